@@ -1,0 +1,2 @@
+namespace MlNetMiniBatch;
+internal static class Placeholder { }
