@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+using MlNetMiniBatch.Kernels;
+
+namespace MlNetMiniBatch.Network;
+
+/// <summary>
+/// Forward and backward passes of a stack of dense layers over a batch held row-major in spans.
+/// Hidden layers apply <see cref="Activation"/>; the last layer is linear (its logits go to <see cref="Losses"/>).
+/// The class holds no parameters: they are passed in, so training, scoring and gradient checks share this code.
+/// </summary>
+internal sealed class MultilayerPerceptron
+{
+    public MultilayerPerceptron(NetworkLayout layout, NeuralNetworkActivation activation)
+    {
+        Layout = layout;
+        Activation = activation;
+    }
+
+    public NetworkLayout Layout { get; }
+
+    public NeuralNetworkActivation Activation { get; }
+
+    /// <summary>Computes the logits [rows × outputs] of <paramref name="input"/> [rows × inputs] and keeps every
+    /// layer's pre-activation and activation in <paramref name="buffers"/> for the backward pass.</summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, int threads)
+    {
+        buffers.EnsureCapacity(rows);
+        var layerInput = input;
+        for (int l = 0; l < Layout.LayerCount; l++)
+        {
+            int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
+            var z = buffers.PreActivation(l, rows);
+            // z[rows × fanOut] = input[rows × fanIn] · W[fanIn × fanOut] + b
+            Gemm.Multiply(false, false, rows, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z, fanOut,
+                accumulate: false, threads);
+            var bias = Layout.Bias(parameters, l);
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(z.Slice(r * fanOut, fanOut), bias, z.Slice(r * fanOut, fanOut));
+            if (l < Layout.LayerCount - 1)
+            {
+                var a = buffers.Activation(l, rows);
+                Activations.Forward(Activation, z, a);
+                layerInput = a;
+            }
+            else
+            {
+                layerInput = z;
+            }
+        }
+        return layerInput;
+    }
+
+    /// <summary>
+    /// Back-propagates <paramref name="logitGradient"/> [rows × outputs] (already scaled to the batch mean) through the
+    /// layers kept by the last <see cref="Forward"/> and writes every parameter's gradient into <paramref name="gradient"/>.
+    /// Adds l2 · W to the weight gradients when <paramref name="l2"/> is positive (biases are not penalised).
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers,
+        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads)
+    {
+        var upstream = buffers.GradientScratch(0, rows * Layout.OutputSize);
+        logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(upstream);
+        for (int l = Layout.LayerCount - 1; l >= 0; l--)
+        {
+            int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
+            ReadOnlySpan<float> layerInput = l == 0 ? input.Slice(0, rows * fanIn) : buffers.Activation(l - 1, rows);
+            var dW = Layout.Weights(gradient, l);
+            // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
+            Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW, fanOut, accumulate: false, threads);
+            if (l2 > 0)
+                TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, l), l2, dW, dW);
+            var dB = Layout.Bias(gradient, l);
+            dB.Clear();
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(dB, upstream.Slice(r * fanOut, fanOut), dB);
+            if (l == 0)
+                break;
+            // dA[rows × fanIn] = dZ[rows × fanOut] · Wᵀ[fanOut × fanIn], then dZ of the layer below = dA ⊙ f'(z)
+            var downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
+            Gemm.Multiply(false, true, rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream, fanIn,
+                accumulate: false, threads);
+            Activations.Backward(Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows), downstream);
+            upstream = downstream;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+namespace MlNetMiniBatch;
+
+/// <summary>What the network predicts; decides the output layer, the loss and the output columns.</summary>
+public enum NeuralNetworkTask
+{
+    /// <summary>K classes from a key-typed label: softmax output, cross-entropy loss.</summary>
+    MulticlassClassification,
+    /// <summary>A Boolean label: one logit, sigmoid output, log-loss.</summary>
+    BinaryClassification,
+    /// <summary>A Single label: one linear output, mean squared error.</summary>
+    Regression,
+}
+
+/// <summary>The update rule applied after each mini-batch.</summary>
+public enum NeuralNetworkOptimizer
+{
+    /// <summary>Stochastic gradient descent, with optional (Nesterov) momentum. Default learning rate 0.01.</summary>
+    Sgd,
+    /// <summary>Adam (Kingma and Ba, 2015), β1 = 0.9, β2 = 0.999, ε = 1e-7. Default learning rate 0.001.</summary>
+    Adam,
+    /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter, 2019). Default learning rate 0.001.</summary>
+    AdamW,
+    /// <summary>RMSProp, ρ = 0.9, ε = 1e-7, optional momentum. Default learning rate 0.001.</summary>
+    RmsProp,
+}
+
+/// <summary>The non-linearity applied after every hidden layer.</summary>
+public enum NeuralNetworkActivation
+{
+    /// <summary>max(0, x).</summary>
+    ReLU,
+    /// <summary>x for x &gt; 0, 0.01·x otherwise (PyTorch's default slope).</summary>
+    LeakyReLU,
+    /// <summary>Hyperbolic tangent.</summary>
+    Tanh,
+    /// <summary>Logistic function 1 / (1 + e^-x).</summary>
+    Sigmoid,
+    /// <summary>Gaussian error linear unit x·Φ(x), exact (erf) form as in PyTorch and Keras.</summary>
+    GELU,
+}

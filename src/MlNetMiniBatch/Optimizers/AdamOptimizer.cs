@@ -1,0 +1,73 @@
+using System.Numerics;
+using MlNetMiniBatch.Network;
+
+namespace MlNetMiniBatch.Optimizers;
+
+/// <summary>
+/// Adam: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂ / (√v̂ + ε) with bias-corrected m̂, v̂.
+/// With a weight decay it is AdamW: weights (not biases) also shrink by lr·decay·p before the Adam step.
+/// </summary>
+internal sealed class AdamOptimizer : Optimizer
+{
+    internal const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-7f;
+
+    private readonly NetworkLayout _layout;
+    private readonly float _weightDecay;
+    private readonly float[] _m, _v;
+
+    public AdamOptimizer(NetworkLayout layout, float weightDecay) : base(layout.ParameterCount)
+    {
+        _layout = layout;
+        _weightDecay = weightDecay;
+        _m = new float[layout.ParameterCount];
+        _v = new float[layout.ParameterCount];
+    }
+
+    public override bool WantsL2InGradient => _weightDecay == 0;
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
+    {
+        Steps++;
+        if (_weightDecay > 0)
+        {
+            float shrink = 1 - learningRate * _weightDecay;
+            for (int l = 0; l < _layout.LayerCount; l++)
+            {
+                var w = _layout.Weights(parameters, l);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(w, shrink, w);
+            }
+        }
+        float correction1 = 1 - MathF.Pow(Beta1, Steps);
+        float correction2 = 1 - MathF.Pow(Beta2, Steps);
+        // Folding the bias corrections into the step size and ε keeps the inner loop to one division.
+        float stepSize = learningRate / correction1;
+        float sqrtCorrection2 = MathF.Sqrt(correction2);
+        Update(parameters, gradient, _m, _v, stepSize * sqrtCorrection2, Epsilon * sqrtCorrection2);
+    }
+
+    private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float step, float epsilon)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var b1 = new Vector<float>(Beta1); var c1 = new Vector<float>(1 - Beta1);
+            var b2 = new Vector<float>(Beta2); var c2 = new Vector<float>(1 - Beta2);
+            var s = new Vector<float>(step); var e = new Vector<float>(epsilon);
+            for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var gi = new Vector<float>(g.Slice(i));
+                var mi = b1 * new Vector<float>(m.Slice(i)) + c1 * gi;
+                var vi = b2 * new Vector<float>(v.Slice(i)) + c2 * gi * gi;
+                mi.CopyTo(m.Slice(i));
+                vi.CopyTo(v.Slice(i));
+                (new Vector<float>(p.Slice(i)) - s * mi / (Vector.SquareRoot(vi) + e)).CopyTo(p.Slice(i));
+            }
+        }
+        for (; i < p.Length; i++)
+        {
+            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
+            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
+            p[i] -= step * m[i] / (MathF.Sqrt(v[i]) + epsilon);
+        }
+    }
+}

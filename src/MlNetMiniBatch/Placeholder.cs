@@ -1,2 +1,0 @@
-namespace MlNetMiniBatch;
-internal static class Placeholder { }

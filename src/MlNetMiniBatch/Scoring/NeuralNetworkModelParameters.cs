@@ -1,0 +1,126 @@
+using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Scoring;
+
+namespace MlNetMiniBatch;
+
+/// <summary>
+/// A trained multilayer perceptron: its shape, its weights (read-only), what it predicts and how training went.
+/// </summary>
+public sealed class NeuralNetworkModelParameters
+{
+    private readonly float[] _parameters;
+
+    internal NeuralNetworkModelParameters(NeuralNetworkTask task, NetworkLayout layout, NeuralNetworkActivation activation,
+        float[] parameters, LabelKeyValues? classValues, float labelMean, float labelStandardDeviation,
+        IReadOnlyList<EpochSummary> history)
+    {
+        Task = task;
+        Layout = layout;
+        Network = new MultilayerPerceptron(layout, activation);
+        _parameters = parameters;
+        ClassValues = classValues;
+        LabelMean = labelMean;
+        LabelStandardDeviation = labelStandardDeviation;
+        History = history;
+    }
+
+    /// <summary>What the network predicts.</summary>
+    public NeuralNetworkTask Task { get; }
+
+    /// <summary>Units per layer: the feature count first, then each hidden layer, then the outputs
+    /// (the class count for multiclass, 1 for binary and regression).</summary>
+    public IReadOnlyList<int> LayerSizes => Layout.Sizes;
+
+    /// <summary>Number of features the network reads.</summary>
+    public int InputSize => Layout.InputSize;
+
+    /// <summary>Non-linearity of the hidden layers.</summary>
+    public NeuralNetworkActivation Activation => Network.Activation;
+
+    /// <summary>Number of dense layers (hidden layers + the output layer).</summary>
+    public int LayerCount => Layout.LayerCount;
+
+    /// <summary>Multiclass: the label's key values as text, in class order (null when the label key had none);
+    /// binary: { "False", "True" }; regression: null.</summary>
+    public IReadOnlyList<string>? ClassNames => Task switch
+    {
+        NeuralNetworkTask.MulticlassClassification => ClassValues?.Names,
+        NeuralNetworkTask.BinaryClassification => new[] { "False", "True" },
+        _ => null,
+    };
+
+    /// <summary>Regression trains on the standardized label (label − LabelMean) / LabelStandardDeviation, so the default
+    /// learning rates suit any label scale; the Score column is mapped back to label units. 0 and 1 for classification.</summary>
+    public float LabelMean { get; }
+
+    /// <inheritdoc cref="LabelMean"/>
+    public float LabelStandardDeviation { get; }
+
+    /// <summary>One summary per epoch of the training run that produced this model, in order.</summary>
+    public IReadOnlyList<EpochSummary> History { get; }
+
+    /// <summary>Weights of dense layer <paramref name="layer"/> (0 = first), row-major [inputs × outputs]:
+    /// element [i * outputs + j] connects input i to output j.</summary>
+    public ReadOnlyMemory<float> GetWeights(int layer)
+    {
+        CheckLayer(layer);
+        return _parameters.AsMemory(Layout.WeightOffset(layer), Layout.WeightCount(layer));
+    }
+
+    /// <summary>Biases of dense layer <paramref name="layer"/>, one per output unit.</summary>
+    public ReadOnlyMemory<float> GetBiases(int layer)
+    {
+        CheckLayer(layer);
+        return _parameters.AsMemory(Layout.BiasOffset(layer), Layout.FanOut(layer));
+    }
+
+    internal NetworkLayout Layout { get; }
+
+    internal MultilayerPerceptron Network { get; }
+
+    internal LabelKeyValues? ClassValues { get; }
+
+    internal ReadOnlySpan<float> Parameters => _parameters;
+
+    /// <summary>Number of values per row in <see cref="Score"/>'s output: K probabilities, or one value.</summary>
+    internal int OutputSize => Layout.OutputSize;
+
+    /// <summary>Scores <paramref name="rows"/> rows of dense features: multiclass → class probabilities,
+    /// binary → the logit, regression → the prediction in label units.</summary>
+    internal void Score(ReadOnlySpan<float> features, int rows, LayerBuffers buffers, Span<float> outputs)
+    {
+        var logits = Network.Forward(_parameters, features, rows, buffers, threads: 1);
+        int k = OutputSize;
+        switch (Task)
+        {
+            case NeuralNetworkTask.MulticlassClassification:
+                for (int r = 0; r < rows; r++)
+                    Softmax(logits.Slice(r * k, k), outputs.Slice(r * k, k));
+                break;
+            case NeuralNetworkTask.BinaryClassification:
+                logits.Slice(0, rows).CopyTo(outputs);
+                break;
+            default:
+                for (int r = 0; r < rows; r++)
+                    outputs[r] = logits[r] * LabelStandardDeviation + LabelMean;
+                break;
+        }
+    }
+
+    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits) max = MathF.Max(max, v);
+        float sum = 0;
+        for (int i = 0; i < logits.Length; i++)
+            sum += probabilities[i] = MathF.Exp(logits[i] - max);
+        for (int i = 0; i < logits.Length; i++)
+            probabilities[i] /= sum;
+    }
+
+    private void CheckLayer(int layer)
+    {
+        if ((uint)layer >= (uint)Layout.LayerCount)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be in [0, {Layout.LayerCount - 1}].");
+    }
+}

@@ -1,0 +1,90 @@
+using MlNetMiniBatch.Network;
+
+namespace MlNetMiniBatch.Scoring;
+
+/// <summary>
+/// Scores the current row of an input row or cursor once per position and serves the output columns' getters from
+/// that result. One instance per cursor: its buffers are reused row after row, so scoring allocates nothing.
+/// </summary>
+internal sealed class RowScorer
+{
+    private readonly DataViewRow _input;
+    private readonly NeuralNetworkModelParameters _model;
+    private readonly ValueGetter<VBuffer<float>> _getFeatures;
+    private readonly float[] _features;
+    private readonly float[] _outputs;
+    private readonly LayerBuffers _buffers;
+    private VBuffer<float> _featureBuffer;
+    private long _scoredPosition = -1;
+
+    public RowScorer(DataViewRow input, DataViewSchema.Column featureColumn, NeuralNetworkModelParameters model)
+    {
+        _input = input;
+        _model = model;
+        _getFeatures = input.GetGetter<VBuffer<float>>(featureColumn);
+        _features = new float[model.InputSize];
+        _outputs = new float[model.OutputSize];
+        _buffers = new LayerBuffers(model.Layout, 1);
+    }
+
+    /// <summary>The getter of output column <paramref name="name"/>, typed as ML.NET asks for it.</summary>
+    public Delegate GetGetter(string name) => (_model.Task, name) switch
+    {
+        (NeuralNetworkTask.MulticlassClassification, ScoreColumns.Score) => (ValueGetter<VBuffer<float>>)GetProbabilities,
+        (NeuralNetworkTask.MulticlassClassification, ScoreColumns.PredictedLabel) => (ValueGetter<uint>)GetPredictedClass,
+        (NeuralNetworkTask.BinaryClassification, ScoreColumns.PredictedLabel) => (ValueGetter<bool>)GetPredictedBoolean,
+        (NeuralNetworkTask.BinaryClassification, ScoreColumns.Probability) => (ValueGetter<float>)GetProbability,
+        (_, ScoreColumns.Score) => (ValueGetter<float>)GetScalarScore,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Not an output column of this model."),
+    };
+
+    private void EnsureScored()
+    {
+        if (_scoredPosition == _input.Position)
+            return;
+        _getFeatures(ref _featureBuffer);
+        if (_featureBuffer.Length != _features.Length)
+            throw new InvalidOperationException(
+                $"A row has {_featureBuffer.Length} features, but the model was trained on {_features.Length}.");
+        _featureBuffer.CopyTo(_features);
+        _model.Score(_features, 1, _buffers, _outputs);
+        _scoredPosition = _input.Position;
+    }
+
+    private void GetProbabilities(ref VBuffer<float> dst)
+    {
+        EnsureScored();
+        var editor = VBufferEditor.Create(ref dst, _outputs.Length);
+        _outputs.CopyTo(editor.Values);
+        dst = editor.Commit();
+    }
+
+    private void GetPredictedClass(ref uint dst)
+    {
+        EnsureScored();
+        int best = -1;
+        float bestValue = float.NegativeInfinity;
+        for (int k = 0; k < _outputs.Length; k++)
+            if (_outputs[k] > bestValue)
+                (best, bestValue) = (k, _outputs[k]);
+        dst = (uint)(best + 1); // key values are 1-based; 0 (missing) when every score is NaN
+    }
+
+    private void GetPredictedBoolean(ref bool dst)
+    {
+        EnsureScored();
+        dst = _outputs[0] > 0;
+    }
+
+    private void GetProbability(ref float dst)
+    {
+        EnsureScored();
+        dst = (float)Network.Losses.Sigmoid(_outputs[0]);
+    }
+
+    private void GetScalarScore(ref float dst)
+    {
+        EnsureScored();
+        dst = _outputs[0];
+    }
+}

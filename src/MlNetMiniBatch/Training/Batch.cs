@@ -1,0 +1,55 @@
+namespace MlNetMiniBatch.Training;
+
+/// <summary>
+/// One mini-batch in reused arrays: features [capacity × featureCount] row-major, one target and one weight per row.
+/// Allocated once per training run; only <see cref="Count"/> changes from batch to batch.
+/// </summary>
+internal sealed class Batch
+{
+    public Batch(int capacity, int featureCount)
+    {
+        FeatureCount = featureCount;
+        Grow(capacity);
+    }
+
+    public int Capacity { get; private set; }
+    public int FeatureCount { get; }
+    public float[] Features { get; private set; } = Array.Empty<float>();
+
+    /// <summary>Class index (multiclass), 0/1 (binary) or standardized label (regression).</summary>
+    public float[] Targets { get; private set; } = Array.Empty<float>();
+
+    public float[] Weights { get; private set; } = Array.Empty<float>();
+
+    /// <summary>Rows filled, at most <see cref="Capacity"/>; fewer only for the last batch of an epoch.</summary>
+    public int Count { get; set; }
+
+    public ReadOnlySpan<float> FeatureRows => Features.AsSpan(0, Count * FeatureCount);
+
+    /// <summary>Enlarges the buffers, keeping the rows read so far. A batch starts small when the row count is not
+    /// known, so a BatchSize far above the row count does not allocate for rows that never come.</summary>
+    public void Grow(int capacity)
+    {
+        long length = (long)capacity * FeatureCount;
+        if (length > Array.MaxLength)
+            throw new InvalidOperationException(
+                $"A batch of {capacity} rows × {FeatureCount} features does not fit in memory; use a smaller BatchSize.");
+        var features = new float[length];
+        Features.AsSpan().CopyTo(features);
+        Features = features;
+        var targets = new float[capacity];
+        Targets.AsSpan().CopyTo(targets);
+        Targets = targets;
+        var weights = new float[capacity];
+        Weights.AsSpan().CopyTo(weights);
+        Weights = weights;
+        Capacity = capacity;
+    }
+
+    public double TotalWeight()
+    {
+        double sum = 0;
+        for (int i = 0; i < Count; i++) sum += Weights[i];
+        return sum;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Numerics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetMiniBatch.Training;
+
+/// <summary>
+/// Reads rows from one cursor pass into <see cref="Batch"/> buffers: getters are made once per pass, the feature
+/// VBuffer is reused, sparse rows are scattered into the dense batch row. Nothing per row is allocated and nothing
+/// beyond one batch is held, so memory does not depend on the number of rows.
+/// </summary>
+internal sealed class BatchReader : IDisposable
+{
+    private readonly DataViewRowCursor _cursor;
+    private readonly ValueGetter<VBuffer<float>> _getFeatures;
+    private readonly LabelGetter _getLabel;
+    private readonly ValueGetter<float>? _getWeight;
+    private readonly bool _skipInvalidRows;
+    private readonly float _targetShift, _targetScale;
+    private VBuffer<float> _featureBuffer;
+
+    public BatchReader(IDataView data, TrainingColumns columns, Random? shuffle, bool skipInvalidRows,
+        float targetShift = 0, float targetScale = 1)
+    {
+        _cursor = data.GetRowCursor(columns.All, shuffle);
+        _getFeatures = _cursor.GetGetter<VBuffer<float>>(columns.Features);
+        _getLabel = LabelGetter.Create(_cursor, columns.Label, columns.ClassCount);
+        _getWeight = columns.Weight is { } w ? NumericGetter.Create(_cursor, w) : null;
+        _skipInvalidRows = skipInvalidRows;
+        _targetShift = targetShift;
+        _targetScale = targetScale;
+    }
+
+    /// <summary>Rows skipped as invalid so far (only with SkipInvalidRows; otherwise the first one throws).</summary>
+    public long SkippedRows { get; private set; }
+
+    /// <summary>Fills the batch with up to <paramref name="batchSize"/> valid rows; returns false when the pass is over
+    /// and nothing was read. Fewer rows than batchSize come only at the end of the pass.</summary>
+    public bool Read(Batch batch, int batchSize)
+    {
+        int d = batch.FeatureCount;
+        int count = 0;
+        while (count < batchSize && _cursor.MoveNext())
+        {
+            if (count == batch.Capacity)
+                batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
+            var problem = ReadRow(batch.Features.AsSpan(count * d, d), out batch.Targets[count], out batch.Weights[count]);
+            if (problem == RowProblem.None)
+            {
+                count++;
+            }
+            else if (_skipInvalidRows)
+            {
+                SkippedRows++;
+            }
+            else
+            {
+                throw new InvalidRowException(problem);
+            }
+        }
+        batch.Count = count;
+        return count > 0;
+    }
+
+    /// <summary>Reads the current row without storing it; used to count problems when reporting bad data.</summary>
+    public static RowProblem Check(DataViewRowCursor cursor, ValueGetter<VBuffer<float>> features, LabelGetter label,
+        ValueGetter<float>? weight, ref VBuffer<float> buffer)
+    {
+        features(ref buffer);
+        if (!AllFinite(buffer.GetValues()))
+            return RowProblem.NonFiniteFeature;
+        if (!label.TryGet(out _))
+            return RowProblem.MissingLabel;
+        if (weight is not null)
+        {
+            float w = 0;
+            weight(ref w);
+            if (!(w >= 0 && float.IsFinite(w)))
+                return RowProblem.InvalidWeight;
+        }
+        return RowProblem.None;
+    }
+
+    private RowProblem ReadRow(Span<float> featureRow, out float target, out float weight)
+    {
+        target = 0;
+        weight = 1;
+        _getFeatures(ref _featureBuffer);
+        var values = _featureBuffer.GetValues();
+        if (!AllFinite(values))
+            return RowProblem.NonFiniteFeature;
+        if (_featureBuffer.IsDense)
+        {
+            values.CopyTo(featureRow);
+        }
+        else
+        {
+            featureRow.Clear();
+            var indices = _featureBuffer.GetIndices();
+            for (int i = 0; i < indices.Length; i++)
+                featureRow[indices[i]] = values[i];
+        }
+        if (!_getLabel.TryGet(out float label))
+            return RowProblem.MissingLabel;
+        target = (label - _targetShift) / _targetScale;
+        if (_getWeight is not null)
+        {
+            _getWeight(ref weight);
+            if (!(weight >= 0 && float.IsFinite(weight)))
+                return RowProblem.InvalidWeight;
+        }
+        return RowProblem.None;
+    }
+
+    /// <summary>x − x is 0 for every finite x and NaN for NaN and ±∞, so one compare per vector finds both.</summary>
+    internal static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var bad = Vector<int>.Zero;
+            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(values.Slice(i));
+                bad |= ~Vector.Equals(v - v, Vector<float>.Zero);
+            }
+            if (bad != Vector<int>.Zero)
+                return false;
+        }
+        for (; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                return false;
+        return true;
+    }
+
+    public void Dispose() => _cursor.Dispose();
+}
+
+/// <summary>Thrown by <see cref="BatchReader"/> at the first invalid row; the trainer turns it into a counted report.</summary>
+internal sealed class InvalidRowException(RowProblem problem) : Exception(problem.ToString())
+{
+    public RowProblem Problem { get; } = problem;
+}

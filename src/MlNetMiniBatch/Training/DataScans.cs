@@ -1,0 +1,64 @@
+using Microsoft.ML.Runtime;
+
+namespace MlNetMiniBatch.Training;
+
+/// <summary>Whole passes over the data that read no more than one row at a time: the regression label's
+/// statistics before training, and the count of bad rows when training meets one.</summary>
+internal static class DataScans
+{
+    /// <summary>Weighted mean and standard deviation of the valid labels (Welford, in double).</summary>
+    public static (float Mean, float StandardDeviation) LabelStatistics(IDataView data, TrainingColumns columns)
+    {
+        var needed = columns.Weight is { } w ? new[] { columns.Label, w } : new[] { columns.Label };
+        using var cursor = data.GetRowCursor(needed);
+        var label = LabelGetter.Create(cursor, columns.Label, columns.ClassCount);
+        var weight = columns.Weight is { } wc ? NumericGetter.Create(cursor, wc) : null;
+        double totalWeight = 0, mean = 0, m2 = 0;
+        float rowWeight = 1;
+        while (cursor.MoveNext())
+        {
+            weight?.Invoke(ref rowWeight);
+            if (!label.TryGet(out float y) || !(rowWeight > 0 && float.IsFinite(rowWeight)))
+                continue;
+            totalWeight += rowWeight;
+            double delta = y - mean;
+            mean += rowWeight / totalWeight * delta;
+            m2 += rowWeight * delta * (y - mean);
+        }
+        double std = totalWeight > 0 ? Math.Sqrt(m2 / totalWeight) : 0;
+        return ((float)mean, std > 1e-12 && double.IsFinite(std) ? (float)std : 1f);
+    }
+
+    /// <summary>Counts the rows that cannot be trained on, in cursor order, and builds the error that reports them.</summary>
+    public static InvalidOperationException InvalidRows(IDataView data, TrainingColumns columns, string dataName)
+    {
+        using var cursor = data.GetRowCursor(columns.All);
+        var features = cursor.GetGetter<VBuffer<float>>(columns.Features);
+        var label = LabelGetter.Create(cursor, columns.Label, columns.ClassCount);
+        var weight = columns.Weight is { } w ? NumericGetter.Create(cursor, w) : null;
+        VBuffer<float> buffer = default;
+        var counts = new Dictionary<RowProblem, long>();
+        long first = -1, row = 0;
+        for (; cursor.MoveNext(); row++)
+        {
+            var problem = BatchReader.Check(cursor, features, label, weight, ref buffer);
+            if (problem == RowProblem.None)
+                continue;
+            counts[problem] = counts.GetValueOrDefault(problem) + 1;
+            if (first < 0)
+                first = row;
+        }
+        long total = counts.Values.Sum();
+        var parts = counts.Select(p => p.Key switch
+        {
+            RowProblem.NonFiniteFeature => $"{p.Value} with NaN or infinite values in feature column '{columns.Features.Name}'",
+            RowProblem.MissingLabel => $"{p.Value} with a missing or out-of-range label in column '{columns.Label.Name}'",
+            _ => $"{p.Value} with a negative, NaN or infinite weight in column '{columns.Weight?.Name}'",
+        });
+        return new InvalidOperationException(
+            $"The {dataName} data has {total} of {row} rows that cannot be trained on ({string.Join("; ", parts)}); " +
+            $"the first is row {first} (0-based, in cursor order). Fix the data (mlContext.Transforms.ReplaceMissingValues, " +
+            "mlContext.Data.FilterRowsByMissingValues), or set NeuralNetworkOptions.SkipInvalidRows = true to skip such rows " +
+            "(they are then counted in the log).");
+    }
+}
