@@ -98,6 +98,79 @@ public sealed class NeuralNetworkOptions
     /// True: such rows are skipped, counted, and the count is logged.</value>
     public bool SkipInvalidRows { get; set; }
 
+    /// <summary>Fraction of the training rows held out as validation data, drawn at random with the seed and stratified
+    /// by class for classification (each class keeps its share). Not used with Fit(train, validation).</summary>
+    /// <value>Default 0: no split. In [0, 1). The held-out rows are never trained on and give <see cref="EpochSummary.Validation"/>.</value>
+    public float ValidationFraction { get; set; }
+
+    /// <summary>Epochs without improvement of the monitored metric after which training stops.</summary>
+    /// <value>Default null: no early stopping. At least 1.</value>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Smallest change of the monitored metric that counts as an improvement.</summary>
+    /// <value>Default 0; zero or positive.</value>
+    public float EarlyStoppingMinDelta { get; set; }
+
+    /// <summary>The metric early stopping and reduce-on-plateau watch: on the validation rows when there are some,
+    /// otherwise on the training rows.</summary>
+    /// <value>Default <see cref="NeuralNetworkMetric.Loss"/>. Must apply to the task (AUC is binary only, ...).</value>
+    public NeuralNetworkMetric EarlyStoppingMetric { get; set; } = NeuralNetworkMetric.Loss;
+
+    /// <summary>With early stopping on, whether the model ends with the weights of its best epoch (by the monitored metric)
+    /// rather than those of its last, whether or not patience ran out.</summary>
+    /// <value>Default true.</value>
+    public bool RestoreBestWeights { get; set; } = true;
+
+    /// <summary>How the learning rate changes between epochs.</summary>
+    /// <value>Default null: constant. See <see cref="MlNetMiniBatch.LearningRateSchedule"/>.</value>
+    public LearningRateSchedule? LearningRateSchedule { get; set; }
+
+    /// <summary>Largest global L2 norm of a batch's gradient; larger gradients are scaled down to it.</summary>
+    /// <value>Default null: no clipping. Positive.</value>
+    public float? GradientClipNorm { get; set; }
+
+    /// <summary>Probability of zeroing each hidden unit's output during training (inverted dropout: kept units are scaled
+    /// by 1 / (1 − Dropout), so scoring needs no change).</summary>
+    /// <value>Default 0: none. In [0, 1).</value>
+    public float Dropout { get; set; }
+
+    /// <summary>Weight of each class, multiplied into each row's example weight: by class index (key value − 1) for
+    /// multiclass, { false, true } for binary.</summary>
+    /// <value>Default null: all 1. Length = class count; values finite and non-negative.</value>
+    public float[]? ClassWeights { get; set; }
+
+    /// <summary>Receives progress reports after batches (throttled by <see cref="ProgressInterval"/>) and after every epoch.</summary>
+    /// <value>Default null.</value>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Least time between two batch progress reports.</summary>
+    /// <value>Default 0.2 s.</value>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(0.2);
+
+    /// <summary>Called after every epoch with its summary; setting <see cref="EpochEndContext.StopTraining"/> ends training.</summary>
+    /// <value>Default null.</value>
+    public Action<EpochEndContext>? OnEpochEnd { get; set; }
+
+    /// <summary>Cancels training: checked before every batch, so training stops within one batch and throws
+    /// <see cref="OperationCanceledException"/>. The last checkpoint, if any, stays valid.</summary>
+    /// <value>Default none.</value>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Directory where a checkpoint (weights, optimizer state, history, schedule and early-stopping state) is
+    /// written atomically after every epoch.</summary>
+    /// <value>Default null: no checkpoints.</value>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Whether Fit continues from the checkpoint in <see cref="CheckpointDirectory"/> when there is one. A run
+    /// resumed after epoch k ends bit-identical to an uninterrupted run with the same seed and thread count.</summary>
+    /// <value>Default false.</value>
+    public bool ResumeFromCheckpoint { get; set; }
+
+    /// <summary>Whether to estimate the gradient noise scale (the batch size at which an update's noise stops dominating)
+    /// each epoch; see <see cref="EpochSummary.GradientNoiseScale"/> and <see cref="NeuralNetworkModelParameters.SuggestedBatchSize"/>.</summary>
+    /// <value>Default false.</value>
+    public bool MeasureGradientNoise { get; set; }
+
     internal float EffectiveLearningRate => LearningRate ?? (Optimizer == NeuralNetworkOptimizer.Sgd ? 0.01f : 0.001f);
 
     internal float EffectiveL2 => L2Regularization ?? (Optimizer == NeuralNetworkOptimizer.AdamW ? Defaults.AdamWWeightDecay : 0f);
@@ -109,6 +182,7 @@ public sealed class NeuralNetworkOptions
     {
         var copy = (NeuralNetworkOptions)MemberwiseClone();
         copy.HiddenLayers = (int[])(HiddenLayers?.Clone() ?? Array.Empty<int>());
+        copy.ClassWeights = (float[]?)ClassWeights?.Clone();
         return copy;
     }
 
@@ -144,5 +218,48 @@ public sealed class NeuralNetworkOptions
             throw new ArgumentOutOfRangeException(nameof(L2Regularization), l2, $"L2Regularization must be zero or positive and finite, but was {l2}.");
         if (NumberOfThreads is { } t && t < 1)
             throw new ArgumentOutOfRangeException(nameof(NumberOfThreads), t, $"NumberOfThreads must be at least 1 (or null for all cores), but was {t}.");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"ValidationFraction must be in [0, 1), but was {ValidationFraction}.");
+        if (EarlyStoppingPatience is { } patience && patience < 1)
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), patience, $"EarlyStoppingPatience must be at least 1 (or null for no early stopping), but was {patience}.");
+        if (!(EarlyStoppingMinDelta >= 0 && float.IsFinite(EarlyStoppingMinDelta)))
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, $"EarlyStoppingMinDelta must be zero or positive, but was {EarlyStoppingMinDelta}.");
+        if (!Enum.IsDefined(EarlyStoppingMetric))
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMetric), EarlyStoppingMetric, "EarlyStoppingMetric is not a NeuralNetworkMetric value.");
+        if (GradientClipNorm is { } clip && !(clip > 0 && float.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), clip, $"GradientClipNorm must be positive (or null for no clipping), but was {clip}.");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, $"Dropout must be in [0, 1), but was {Dropout}.");
+        if (ClassWeights is { } classWeights && classWeights.Any(w => !(w >= 0 && float.IsFinite(w))))
+            throw new ArgumentOutOfRangeException(nameof(ClassWeights), "ClassWeights must all be finite and non-negative.");
+        if (ProgressInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must not be negative.");
+        if (ResumeFromCheckpoint && string.IsNullOrWhiteSpace(CheckpointDirectory))
+            throw new ArgumentException("ResumeFromCheckpoint needs CheckpointDirectory.", nameof(ResumeFromCheckpoint));
+    }
+
+    /// <summary>Checks the options that depend on the task and the data: metric, class weights, validation split.</summary>
+    internal void ValidateFor(NeuralNetworkTask task, int classCount, bool hasValidationData)
+    {
+        bool metricFits = (EarlyStoppingMetric, task) switch
+        {
+            (NeuralNetworkMetric.Loss, _) => true,
+            (NeuralNetworkMetric.Accuracy, not NeuralNetworkTask.Regression) => true,
+            (NeuralNetworkMetric.MacroAccuracy, NeuralNetworkTask.MulticlassClassification) => true,
+            (NeuralNetworkMetric.AreaUnderRocCurve, NeuralNetworkTask.BinaryClassification) => true,
+            (NeuralNetworkMetric.RootMeanSquaredError or NeuralNetworkMetric.RSquared, NeuralNetworkTask.Regression) => true,
+            _ => false,
+        };
+        if (!metricFits)
+            throw new ArgumentException($"EarlyStoppingMetric {EarlyStoppingMetric} does not apply to {task}.", nameof(EarlyStoppingMetric));
+        if (ClassWeights is { } weights)
+        {
+            if (task == NeuralNetworkTask.Regression)
+                throw new ArgumentException("ClassWeights apply to classification only; use ExampleWeightColumnName for regression.", nameof(ClassWeights));
+            if (weights.Length != classCount)
+                throw new ArgumentException($"ClassWeights has {weights.Length} values, but the label has {classCount} classes.", nameof(ClassWeights));
+        }
+        if (hasValidationData && ValidationFraction > 0)
+            throw new ArgumentException("Give either validation data to Fit or a ValidationFraction, not both.", nameof(ValidationFraction));
     }
 }

@@ -10,6 +10,8 @@ internal sealed class LayerBuffers
     private readonly NetworkLayout _layout;
     private float[][] _preActivations = Array.Empty<float[]>();
     private float[][] _activations = Array.Empty<float[]>();
+    private float[][] _dropoutMasks = Array.Empty<float[]>();
+    private float[][] _droppedOutputs = Array.Empty<float[]>();
     private readonly float[][] _gradientScratch = new float[2][];
 
     public LayerBuffers(NetworkLayout layout, int capacity)
@@ -33,10 +35,44 @@ internal sealed class LayerBuffers
             _preActivations[l] = new float[rows * _layout.FanOut(l)];
             _activations[l] = l < layers - 1 ? new float[rows * _layout.FanOut(l)] : _preActivations[l];
         }
+        if (HasDropout)
+            AllocateDropout(rows);
         _gradientScratch[0] = new float[rows * _layout.MaxWidth];
         _gradientScratch[1] = new float[rows * _layout.MaxWidth];
         Capacity = rows;
     }
+
+    /// <summary>Whether hidden outputs pass through a dropout mask (training with Dropout &gt; 0).</summary>
+    public bool HasDropout { get; private set; }
+
+    /// <summary>Adds the mask and masked-output buffers that dropout needs; scoring never calls this.</summary>
+    public void EnableDropout()
+    {
+        if (HasDropout)
+            return;
+        HasDropout = true;
+        AllocateDropout(Capacity);
+    }
+
+    private void AllocateDropout(int rows)
+    {
+        int hidden = _layout.LayerCount - 1;
+        _dropoutMasks = new float[hidden][];
+        _droppedOutputs = new float[hidden][];
+        for (int l = 0; l < hidden; l++)
+        {
+            _dropoutMasks[l] = new float[rows * _layout.FanOut(l)];
+            _droppedOutputs[l] = new float[rows * _layout.FanOut(l)];
+        }
+    }
+
+    /// <summary>What hidden layer <paramref name="layer"/> passes to the next layer: its activation, masked when dropout is on.</summary>
+    public Span<float> Output(int layer, int rows) => HasDropout && layer < _layout.LayerCount - 1
+        ? _droppedOutputs[layer].AsSpan(0, rows * _layout.FanOut(layer))
+        : Activation(layer, rows);
+
+    /// <summary>Dropout multipliers of a hidden layer: 0 for dropped units, 1 / (1 − rate) for kept ones.</summary>
+    public Span<float> DropoutMask(int layer, int rows) => _dropoutMasks[layer].AsSpan(0, rows * _layout.FanOut(layer));
 
     public Span<float> PreActivation(int layer, int rows) => _preActivations[layer].AsSpan(0, rows * _layout.FanOut(layer));
 

@@ -22,8 +22,13 @@ internal sealed class MultilayerPerceptron
 
     /// <summary>Computes the logits [rows × outputs] of <paramref name="input"/> [rows × inputs] and keeps every
     /// layer's pre-activation and activation in <paramref name="buffers"/> for the backward pass.</summary>
-    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, int threads)
+    /// <param name="dropout">Training only: probability of dropping each hidden unit; the mask is drawn from
+    /// <paramref name="dropoutSeed"/> (a counter-based generator, so a batch's mask depends on nothing but its seed).</param>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, int threads,
+        float dropout = 0, ulong dropoutSeed = 0)
     {
+        if (dropout > 0)
+            buffers.EnableDropout();
         buffers.EnsureCapacity(rows);
         var layerInput = input;
         for (int l = 0; l < Layout.LayerCount; l++)
@@ -40,7 +45,7 @@ internal sealed class MultilayerPerceptron
             {
                 var a = buffers.Activation(l, rows);
                 Activations.Forward(Activation, z, a);
-                layerInput = a;
+                layerInput = dropout > 0 ? Dropout(a, buffers, l, rows, dropout, dropoutSeed) : a;
             }
             else
             {
@@ -63,7 +68,7 @@ internal sealed class MultilayerPerceptron
         for (int l = Layout.LayerCount - 1; l >= 0; l--)
         {
             int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
-            ReadOnlySpan<float> layerInput = l == 0 ? input.Slice(0, rows * fanIn) : buffers.Activation(l - 1, rows);
+            ReadOnlySpan<float> layerInput = l == 0 ? input.Slice(0, rows * fanIn) : buffers.Output(l - 1, rows);
             var dW = Layout.Weights(gradient, l);
             // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
             Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW, fanOut, accumulate: false, threads);
@@ -79,8 +84,22 @@ internal sealed class MultilayerPerceptron
             var downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
             Gemm.Multiply(false, true, rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream, fanIn,
                 accumulate: false, threads);
+            if (buffers.HasDropout)
+                TensorPrimitives.Multiply(downstream, buffers.DropoutMask(l - 1, rows), downstream);
             Activations.Backward(Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows), downstream);
             upstream = downstream;
         }
+    }
+
+    private static Span<float> Dropout(ReadOnlySpan<float> activation, LayerBuffers buffers, int layer, int rows, float rate, ulong seed)
+    {
+        var mask = buffers.DropoutMask(layer, rows);
+        float keep = 1 / (1 - rate);
+        ulong stream = seed ^ ((ulong)(layer + 1) * 0x9E3779B97F4A7C15UL);
+        for (int i = 0; i < mask.Length; i++)
+            mask[i] = CounterRandom.NextFloat(stream, (ulong)i) < rate ? 0f : keep;
+        var output = buffers.Output(layer, rows);
+        TensorPrimitives.Multiply(activation, mask, output);
+        return output;
     }
 }

@@ -25,6 +25,8 @@ internal sealed class AdamOptimizer : Optimizer
 
     public override bool WantsL2InGradient => _weightDecay == 0;
 
+    public override float[][] State => [_m, _v];
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
     {
         Steps++;

@@ -13,7 +13,11 @@ internal abstract class Optimizer
     protected int ParameterCount { get; }
 
     /// <summary>Number of updates made so far.</summary>
-    public long Steps { get; protected set; }
+    public long Steps { get; set; }
+
+    /// <summary>The arrays that make up the optimizer's state besides <see cref="Steps"/>, for checkpoints:
+    /// saving them and restoring them in place resumes the exact same sequence of updates.</summary>
+    public abstract float[][] State { get; }
 
     /// <summary>parameters ← update(parameters, gradient) with the given learning rate.</summary>
     public abstract void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate);

@@ -21,6 +21,8 @@ internal sealed class RmsPropOptimizer : Optimizer
         _buffer = momentum > 0 ? new float[parameterCount] : Array.Empty<float>();
     }
 
+    public override float[][] State => [_meanSquare, _buffer];
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
     {
         Steps++;

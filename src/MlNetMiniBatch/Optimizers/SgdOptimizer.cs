@@ -19,6 +19,8 @@ internal sealed class SgdOptimizer : Optimizer
         _velocity = momentum > 0 ? new float[parameterCount] : Array.Empty<float>();
     }
 
+    public override float[][] State => [_velocity];
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
     {
         Steps++;

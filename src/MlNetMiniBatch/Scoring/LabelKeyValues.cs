@@ -15,6 +15,42 @@ internal abstract class LabelKeyValues
 
     public abstract void AddTo(DataViewSchema.Annotations.Builder builder, string kind);
 
+    /// <summary>Writes the item type and the values, so a saved model restores the same annotation.</summary>
+    public abstract void Write(BinaryWriter writer);
+
+    public static LabelKeyValues Read(BinaryReader reader)
+    {
+        int tag = reader.ReadByte();
+        if (tag >= Codecs.Length)
+            throw new InvalidDataException($"Unknown class-name type code {tag}.");
+        var codec = Codecs[tag];
+        int count = reader.ReadInt32();
+        if (count < 0 || count > 1 << 20)
+            throw new InvalidDataException($"Invalid class count {count}.");
+        var values = Array.CreateInstance(codec.Type, count);
+        for (int i = 0; i < count; i++)
+            values.SetValue(codec.Read(reader), i);
+        var type = new VectorDataViewType(codec.DataType, count);
+        return (LabelKeyValues)Activator.CreateInstance(typeof(Typed<>).MakeGenericType(codec.Type), type, values)!;
+    }
+
+    /// <summary>The key-value item types that round-trip exactly; any other is written as text.</summary>
+    private static readonly (Type Type, PrimitiveDataViewType DataType, Action<BinaryWriter, object> Write, Func<BinaryReader, object> Read)[] Codecs =
+    [
+        (typeof(ReadOnlyMemory<char>), TextDataViewType.Instance, (w, v) => w.Write(((ReadOnlyMemory<char>)v).ToString()), r => r.ReadString().AsMemory()),
+        (typeof(float), NumberDataViewType.Single, (w, v) => w.Write((float)v), r => r.ReadSingle()),
+        (typeof(double), NumberDataViewType.Double, (w, v) => w.Write((double)v), r => r.ReadDouble()),
+        (typeof(int), NumberDataViewType.Int32, (w, v) => w.Write((int)v), r => r.ReadInt32()),
+        (typeof(uint), NumberDataViewType.UInt32, (w, v) => w.Write((uint)v), r => r.ReadUInt32()),
+        (typeof(long), NumberDataViewType.Int64, (w, v) => w.Write((long)v), r => r.ReadInt64()),
+        (typeof(ulong), NumberDataViewType.UInt64, (w, v) => w.Write((ulong)v), r => r.ReadUInt64()),
+        (typeof(short), NumberDataViewType.Int16, (w, v) => w.Write((short)v), r => r.ReadInt16()),
+        (typeof(ushort), NumberDataViewType.UInt16, (w, v) => w.Write((ushort)v), r => r.ReadUInt16()),
+        (typeof(byte), NumberDataViewType.Byte, (w, v) => w.Write((byte)v), r => r.ReadByte()),
+        (typeof(sbyte), NumberDataViewType.SByte, (w, v) => w.Write((sbyte)v), r => r.ReadSByte()),
+        (typeof(bool), BooleanDataViewType.Instance, (w, v) => w.Write((bool)v), r => r.ReadBoolean()),
+    ];
+
     /// <summary>Reads the KeyValues annotation of a key column; null when it has none.</summary>
     public static LabelKeyValues? Read(DataViewSchema.Column column)
     {
@@ -42,6 +78,20 @@ internal abstract class LabelKeyValues
             _values = buffer.DenseValues().ToArray();
             Type = new VectorDataViewType((PrimitiveDataViewType)type.ItemType, _values.Length);
             Names = _values.Select(v => v?.ToString() ?? "").ToArray();
+        }
+
+        public override void Write(BinaryWriter writer)
+        {
+            int tag = Array.FindIndex(Codecs, c => c.Type == typeof(T));
+            if (tag < 0)
+            {
+                FromNames(Names).Write(writer);
+                return;
+            }
+            writer.Write((byte)tag);
+            writer.Write(_values.Length);
+            foreach (var value in _values)
+                Codecs[tag].Write(writer, value!);
         }
 
         public Typed(VectorDataViewType type, T[] values)

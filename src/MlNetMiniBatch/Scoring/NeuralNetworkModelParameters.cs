@@ -1,5 +1,6 @@
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch;
 
@@ -12,8 +13,10 @@ public sealed class NeuralNetworkModelParameters
 
     internal NeuralNetworkModelParameters(NeuralNetworkTask task, NetworkLayout layout, NeuralNetworkActivation activation,
         float[] parameters, LabelKeyValues? classValues, float labelMean, float labelStandardDeviation,
-        IReadOnlyList<EpochSummary> history)
+        IReadOnlyList<EpochSummary> history, TrainingStopReason stopReason = TrainingStopReason.Completed, int? bestEpoch = null)
     {
+        StopReason = stopReason;
+        BestEpoch = bestEpoch;
         Task = task;
         Layout = layout;
         Network = new MultilayerPerceptron(layout, activation);
@@ -58,6 +61,20 @@ public sealed class NeuralNetworkModelParameters
 
     /// <summary>One summary per epoch of the training run that produced this model, in order.</summary>
     public IReadOnlyList<EpochSummary> History { get; }
+
+    /// <summary>Why training ended.</summary>
+    public TrainingStopReason StopReason { get; }
+
+    /// <summary>The epoch that scored best on the monitored metric (early stopping on), else null. With RestoreBestWeights
+    /// the model holds that epoch's weights.</summary>
+    public int? BestEpoch { get; }
+
+    /// <summary>A batch size suggested by the gradient noise scale measured in the last epoch (MeasureGradientNoise on),
+    /// else null. See <see cref="SuggestedBatchSizeExplanation"/>.</summary>
+    public int? SuggestedBatchSize => GradientNoise.SuggestBatchSize(History);
+
+    /// <summary>One sentence on what <see cref="SuggestedBatchSize"/> means for this model, or null.</summary>
+    public string? SuggestedBatchSizeExplanation => GradientNoise.Explain(History);
 
     /// <summary>Weights of dense layer <paramref name="layer"/> (0 = first), row-major [inputs × outputs]:
     /// element [i * outputs + j] connects input i to output j.</summary>

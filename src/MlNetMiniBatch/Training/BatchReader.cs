@@ -17,10 +17,18 @@ internal sealed class BatchReader : IDisposable
     private readonly ValueGetter<float>? _getWeight;
     private readonly bool _skipInvalidRows;
     private readonly float _targetShift, _targetScale;
+    private readonly float[]? _classWeights;
+    private readonly ValidationSplit? _split;
+    private readonly bool _heldOutSide;
+    private readonly ValueGetter<DataViewRowId>? _getId;
+    private readonly bool _stratified;
+    private DataViewRowId _id;
     private VBuffer<float> _featureBuffer;
 
+    /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
+    /// <paramref name="heldOutSide"/> is true, the others otherwise.</param>
     public BatchReader(IDataView data, TrainingColumns columns, Random? shuffle, bool skipInvalidRows,
-        float targetShift = 0, float targetScale = 1)
+        float targetShift = 0, float targetScale = 1, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false)
     {
         _cursor = data.GetRowCursor(columns.All, shuffle);
         _getFeatures = _cursor.GetGetter<VBuffer<float>>(columns.Features);
@@ -29,6 +37,11 @@ internal sealed class BatchReader : IDisposable
         _skipInvalidRows = skipInvalidRows;
         _targetShift = targetShift;
         _targetScale = targetScale;
+        _classWeights = classWeights;
+        _split = split;
+        _heldOutSide = heldOutSide;
+        _getId = split is null ? null : _cursor.GetIdGetter();
+        _stratified = split is not null && columns.ClassCount > 1; // classification splits per class
     }
 
     /// <summary>Rows skipped as invalid so far (only with SkipInvalidRows; otherwise the first one throws).</summary>
@@ -44,6 +57,8 @@ internal sealed class BatchReader : IDisposable
         {
             if (count == batch.Capacity)
                 batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
+            if (_split is not null && !OnWantedSide())
+                continue;
             var problem = ReadRow(batch.Features.AsSpan(count * d, d), out batch.Targets[count], out batch.Weights[count]);
             if (problem == RowProblem.None)
             {
@@ -60,6 +75,21 @@ internal sealed class BatchReader : IDisposable
         }
         batch.Count = count;
         return count > 0;
+    }
+
+    /// <summary>Whether the current row belongs to the side of the validation split this reader serves. A row without
+    /// a label is read on the training side, where it is reported as invalid.</summary>
+    private bool OnWantedSide()
+    {
+        int group = 0;
+        if (_stratified)
+        {
+            if (!_getLabel.TryGet(out float label))
+                return !_heldOutSide;
+            group = (int)label;
+        }
+        _getId!(ref _id);
+        return _split!.IsHeldOut(_id, group) == _heldOutSide;
     }
 
     /// <summary>Reads the current row without storing it; used to count problems when reporting bad data.</summary>
@@ -109,6 +139,8 @@ internal sealed class BatchReader : IDisposable
             if (!(weight >= 0 && float.IsFinite(weight)))
                 return RowProblem.InvalidWeight;
         }
+        if (_classWeights is not null)
+            weight *= _classWeights[(int)label];
         return RowProblem.None;
     }
 

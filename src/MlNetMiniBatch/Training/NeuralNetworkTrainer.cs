@@ -96,7 +96,7 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
                 nameof(validationData));
         int seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Training");
-        var model = new TrainingLoop(Task, _options, channel, seed).Train(trainData, columns, validationData, validationColumns, initialModel);
+        var model = new TrainingLoop(Task, _options, channel).Train(trainData, columns, validationData, validationColumns, initialModel, seed);
         return new NeuralNetworkPredictionTransformer(_host, model, columns.Features.Name, trainData.Schema[columns.Features.Index].Type);
     }
 }

@@ -2,161 +2,172 @@ using System.Diagnostics;
 using Microsoft.ML.Runtime;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
+using MlNetMiniBatch.Persistence;
 
 namespace MlNetMiniBatch.Training;
 
 /// <summary>
-/// Owns epochs: each epoch opens a cursor (shuffled with seed + epoch when the data can shuffle), and for each batch
-/// runs forward → loss → backward → optimizer step. The reader owns rows and batching; the network owns the maths.
+/// Owns epochs: picks each epoch's learning rate, runs the epoch, evaluates on validation rows, then decides —
+/// best epoch, early stopping, the user's callback — logs, reports progress and writes the checkpoint.
+/// The <see cref="EpochRunner"/> owns batches; the reader owns rows.
 /// </summary>
 internal sealed class TrainingLoop
 {
     private readonly NeuralNetworkTask _task;
     private readonly NeuralNetworkOptions _options;
     private readonly IChannel _channel;
-    private readonly int _seed;
-    private readonly int _threads;
 
-    public TrainingLoop(NeuralNetworkTask task, NeuralNetworkOptions options, IChannel channel, int seed)
+    public TrainingLoop(NeuralNetworkTask task, NeuralNetworkOptions options, IChannel channel)
     {
         _task = task;
         _options = options;
         _channel = channel;
-        _seed = seed;
-        _threads = options.EffectiveThreads;
     }
 
     public NeuralNetworkModelParameters Train(IDataView train, TrainingColumns columns, IDataView? validation,
-        TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel)
+        TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel, int seed)
     {
-        var (layout, activation, parameters) = StartingPoint(columns, initialModel);
-        var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
+        _options.ValidateFor(_task, columns.ClassCount, validation is not null);
+        var checkpoint = _options.ResumeFromCheckpoint ? Checkpoint.TryRead(_options.CheckpointDirectory!) : null;
+        if (checkpoint is not null)
+            seed = checkpoint.Seed;
+        var start = checkpoint?.Model ?? initialModel;
+        var (layout, activation, parameters) = StartingPoint(columns, start, seed);
+        var (labelMean, labelStd) = start is not null ? (start.LabelMean, start.LabelStandardDeviation)
             : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
+        string configuration = Configuration(layout, activation);
+        if (checkpoint is not null && checkpoint.Configuration != configuration)
+            throw new InvalidOperationException(
+                $"The checkpoint in '{_options.CheckpointDirectory}' was written by a different configuration ({checkpoint.Configuration}; now {configuration}). " +
+                "Resume with the same options, or delete the checkpoint to start over.");
+
         var network = new MultilayerPerceptron(layout, activation);
         var optimizer = Optimizer.Create(_options, layout);
-        float l2 = optimizer.WantsL2InGradient ? _options.EffectiveL2 : 0f;
-        float learningRate = _options.EffectiveLearningRate;
-        bool shuffle = _options.Shuffle && train.CanShuffle;
+        var monitor = new MetricMonitor(_options.EarlyStoppingMetric, _options.EarlyStoppingMinDelta);
+        var history = new List<EpochSummary>(checkpoint?.Model.History ?? []);
+        float baseRate = _options.EffectiveLearningRate, learningRate = baseRate;
+        bool keepBest = _options.EarlyStoppingPatience is not null && _options.RestoreBestWeights;
+        float[]? bestParameters = null;
+        if (checkpoint is not null)
+        {
+            optimizer.Steps = checkpoint.OptimizerSteps;
+            for (int i = 0; i < checkpoint.OptimizerState.Length; i++)
+                checkpoint.OptimizerState[i].CopyTo(optimizer.State[i], 0);
+            learningRate = checkpoint.LearningRate;
+            (monitor.Best, monitor.BestEpoch, monitor.EpochsWithoutImprovement, monitor.PlateauWait) =
+                (checkpoint.BestValue, checkpoint.BestEpoch, checkpoint.EpochsWithoutImprovement, checkpoint.PlateauWait);
+            bestParameters = checkpoint.BestParameters;
+            _channel.Info(MessageSensitivity.None, $"NeuralNetwork resuming from the checkpoint after epoch {checkpoint.EpochsDone}.");
+        }
+
+        var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
+        var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
+        var validationSource = validation is not null ? new DataSource(validation, validationColumns!, _options, null, false, "validation")
+            : split is not null ? new DataSource(train, columns, _options, split, heldOutSide: true, "held-out validation") : null;
         if (_options.Shuffle && !train.CanShuffle)
             _channel.Warning(MessageSensitivity.None,
                 "The training data cannot be shuffled, so every epoch reads the rows in the same order. Add " +
                 "AppendCacheCheckpoint(mlContext) before the trainer (or mlContext.Data.Cache(data)) to shuffle, or set Shuffle = false to silence this warning.");
 
-        long knownRows = train.GetRowCount() ?? long.MaxValue;
-        var batch = new Batch((int)Math.Min(Math.Min(_options.BatchSize, knownRows), 1024), layout.InputSize);
-        var buffers = new LayerBuffers(layout, batch.Capacity);
-        var gradient = new float[layout.ParameterCount];
-        var logitGradient = new float[batch.Capacity * layout.OutputSize];
-        float lossScale = labelStd * labelStd; // regression loss is reported in label units
-        var history = new List<EpochSummary>(_options.Epochs);
-
-        for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+        long? trainingRows = split?.TrainingRows ?? train.GetRowCount();
+        var runner = new EpochRunner(_task, _options, network, parameters, optimizer, labelMean, labelStd, seed, trainingRows);
+        int firstEpoch = history.Count > 0 ? history[^1].Epoch + 1 : 1;
+        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
+        var stopReason = TrainingStopReason.Completed;
+        if (checkpoint?.Model.StopReason is { } previous && previous != TrainingStopReason.Completed)
+            stopReason = previous; // the interrupted run had already decided to stop
+        for (int epoch = firstEpoch; epoch <= _options.Epochs && stopReason == TrainingStopReason.Completed; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            int iterations = 0;
-            long rows = 0, skipped;
-            double lossSum = 0, weightSum = 0;
-            using (var reader = new BatchReader(train, columns, shuffle ? new Random(unchecked(_seed + epoch)) : null,
-                       _options.SkipInvalidRows, labelMean, labelStd))
-            {
-                while (ReadOrReport(reader, batch, _options.BatchSize, train, columns, "training"))
-                {
-                    if (batch.Count < _options.BatchSize && _options.DropLastPartialBatch)
-                        break;
-                    double batchWeight = batch.TotalWeight();
-                    if (batchWeight <= 0)
-                        continue;
-                    buffers.EnsureCapacity(batch.Count);
-                    if (logitGradient.Length < batch.Count * layout.OutputSize)
-                        logitGradient = new float[batch.Capacity * layout.OutputSize];
-
-                    var logits = network.Forward(parameters, batch.FeatureRows, batch.Count, buffers, _threads);
-                    double batchLoss = Losses.Compute(_task, logits, batch.Targets, batch.Weights, batch.Count, layout.OutputSize,
-                        batchWeight, logitGradient);
-                    if (!double.IsFinite(batchLoss))
-                        throw Diverged(epoch, iterations + 1, learningRate);
-                    network.Backward(parameters, batch.FeatureRows, batch.Count, buffers, logitGradient, gradient, l2, _threads);
-                    optimizer.Step(parameters, gradient, learningRate);
-
-                    iterations++;
-                    rows += batch.Count;
-                    lossSum += batchLoss;
-                    weightSum += batchWeight;
-                }
-                skipped = reader.SkippedRows;
-            }
-            if (epoch == 1)
-                CheckTrainedSomething(rows, skipped);
-            if (skipped > 0 && epoch == 1)
-                _channel.Warning(MessageSensitivity.None,
-                    $"Skipped {skipped} training rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
-            double? validationLoss = validation is null ? null
-                : lossScale * MeanLoss(network, parameters, validation, validationColumns!, labelMean, labelStd, batch, buffers);
-            var summary = new EpochSummary(epoch, iterations, rows, weightSum > 0 ? lossScale * lossSum / weightSum : double.NaN,
-                validationLoss, clock.Elapsed);
+            learningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, learningRate, ref monitor.PlateauWait) ?? baseRate;
+            var result = runner.Train(trainSource, epoch, learningRate, progress);
+            if (epoch == firstEpoch)
+                ReportFirstEpoch(result);
+            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
+            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, learningRate, result.Metrics, validationMetrics,
+                clock.Elapsed, result.NoiseScale);
+            summary.IsBest = monitor.Observe(summary);
+            if (summary.IsBest && keepBest)
+                bestParameters = (float[])parameters.Clone();
             history.Add(summary);
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork {summary} ({epoch}/{_options.Epochs}).");
+            progress.EpochEnd(summary);
+
+            if (_options.EarlyStoppingPatience is { } patience && monitor.EpochsWithoutImprovement >= patience)
+                stopReason = TrainingStopReason.EarlyStopping;
+            if (_options.OnEpochEnd is { } onEpochEnd)
+            {
+                var context = new EpochEndContext(summary, history);
+                onEpochEnd(context);
+                if (context.StopTraining && stopReason == TrainingStopReason.Completed)
+                    stopReason = TrainingStopReason.Callback;
+            }
+            if (_options.CheckpointDirectory is { } directory)
+                WriteCheckpoint(directory, configuration, seed, layout, activation, parameters, columns, labelMean, labelStd, history,
+                    stopReason, monitor, optimizer, learningRate, bestParameters);
         }
-        return new NeuralNetworkModelParameters(_task, layout, activation, parameters, columns.ClassValues ?? initialModel?.ClassValues,
-            labelMean, labelStd, history);
+        if (stopReason != TrainingStopReason.Completed)
+            _channel.Info(MessageSensitivity.None, $"NeuralNetwork stopped after epoch {history[^1].Epoch}: {stopReason}; best epoch {monitor.BestEpoch}.");
+        if (keepBest && bestParameters is not null)
+            parameters = bestParameters;
+        return new NeuralNetworkModelParameters(_task, layout, activation, parameters, columns.ClassValues ?? start?.ClassValues,
+            labelMean, labelStd, history, stopReason, monitor.BestEpoch);
     }
 
-    /// <summary>Random initial weights, or a copy of the warm-start model's.</summary>
-    private (NetworkLayout, NeuralNetworkActivation, float[]) StartingPoint(TrainingColumns columns, NeuralNetworkModelParameters? initial)
+    /// <summary>Random initial weights, or a copy of the warm-start (or checkpoint) model's.</summary>
+    private (NetworkLayout, NeuralNetworkActivation, float[]) StartingPoint(TrainingColumns columns, NeuralNetworkModelParameters? start, int seed)
     {
         int outputs = _task == NeuralNetworkTask.MulticlassClassification ? columns.ClassCount : 1;
-        if (initial is not null)
+        if (start is not null)
         {
-            WarmStart.Check(initial, _task, columns, outputs);
-            return (initial.Layout, initial.Activation, initial.Parameters.ToArray());
+            WarmStart.Check(start, _task, columns, outputs);
+            return (start.Layout, start.Activation, start.Parameters.ToArray());
         }
         var layout = new NetworkLayout([columns.FeatureCount, .. _options.HiddenLayers, outputs]);
         var parameters = new float[layout.ParameterCount];
-        WeightInitializer.Initialize(layout, _options.Activation, parameters, new Random(_seed));
+        WeightInitializer.Initialize(layout, _options.Activation, parameters, new Random(seed));
         return (layout, _options.Activation, parameters);
     }
 
-    /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.</summary>
-    private static bool ReadOrReport(BatchReader reader, Batch batch, int batchSize, IDataView data, TrainingColumns columns, string dataName)
+    private int? BatchesPerEpoch(long? rows)
     {
-        try
-        {
-            return reader.Read(batch, batchSize);
-        }
-        catch (InvalidRowException)
-        {
-            throw DataScans.InvalidRows(data, columns, dataName);
-        }
+        if (rows is not { } n || _options.SkipInvalidRows)
+            return null;
+        long batches = _options.DropLastPartialBatch ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
+        return (int)Math.Min(batches, int.MaxValue);
     }
 
-    /// <summary>Example-weighted mean loss over a whole data view, read batch by batch (no gradient).</summary>
-    private double MeanLoss(MultilayerPerceptron network, float[] parameters, IDataView data, TrainingColumns columns,
-        float labelMean, float labelStd, Batch batch, LayerBuffers buffers)
+    private void ReportFirstEpoch(EpochRunner.TrainResult result)
     {
-        double lossSum = 0, weightSum = 0;
-        using var reader = new BatchReader(data, columns, shuffle: null, _options.SkipInvalidRows, labelMean, labelStd);
-        while (ReadOrReport(reader, batch, _options.BatchSize, data, columns, "validation"))
-        {
-            var logits = network.Forward(parameters, batch.FeatureRows, batch.Count, buffers, _threads);
-            lossSum += Losses.Compute(_task, logits, batch.Targets, batch.Weights, batch.Count, network.Layout.OutputSize, 1, Span<float>.Empty);
-            weightSum += batch.TotalWeight();
-        }
-        return weightSum > 0 ? lossSum / weightSum : double.NaN;
-    }
-
-    private void CheckTrainedSomething(long rows, long skipped)
-    {
-        if (rows > 0)
+        if (result.SkippedRows > 0)
+            _channel.Warning(MessageSensitivity.None,
+                $"Skipped {result.SkippedRows} training rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
+        if (result.Rows > 0)
             return;
-        if (skipped > 0)
-            throw new InvalidOperationException($"All {skipped} training rows were skipped as invalid (NaN or infinite features, missing labels or invalid weights); there is nothing to train on.");
+        if (result.SkippedRows > 0)
+            throw new InvalidOperationException($"All {result.SkippedRows} training rows were skipped as invalid (NaN or infinite features, missing labels or invalid weights); there is nothing to train on.");
         if (_options.DropLastPartialBatch)
             throw new InvalidOperationException($"The training data has fewer rows than BatchSize ({_options.BatchSize}) and DropLastPartialBatch is true, so no batch was trained. Lower BatchSize or set DropLastPartialBatch = false.");
         throw new InvalidOperationException("The training data has no rows (or all rows have zero weight). Check the data source and any filters before the trainer.");
     }
 
-    private static InvalidOperationException Diverged(int epoch, int batch, float learningRate) => new(
-        $"Training diverged: the loss became NaN or infinite in epoch {epoch}, batch {batch}. Lower the learning rate " +
-        $"(LearningRate is {learningRate}; try {learningRate / 10}), and check that the features are normalized " +
-        "(mlContext.Transforms.NormalizeMinMax or NormalizeMeanVariance).");
+    /// <summary>What must not change between a run and its resumption: anything that alters the sequence of updates.</summary>
+    private string Configuration(NetworkLayout layout, NeuralNetworkActivation activation) =>
+        $"{_task} {string.Join('-', layout.Sizes)} {activation} {_options.Optimizer} lr={_options.EffectiveLearningRate} " +
+        $"batch={_options.BatchSize} momentum={_options.Momentum} nesterov={_options.Nesterov} l2={_options.EffectiveL2} " +
+        $"dropout={_options.Dropout} shuffle={_options.Shuffle} validation={_options.ValidationFraction} clip={_options.GradientClipNorm}";
+
+    private void WriteCheckpoint(string directory, string configuration, int seed, NetworkLayout layout, NeuralNetworkActivation activation,
+        float[] parameters, TrainingColumns columns, float labelMean, float labelStd, List<EpochSummary> history, TrainingStopReason stopReason,
+        MetricMonitor monitor, Optimizer optimizer, float learningRate, float[]? bestParameters)
+    {
+        var model = new NeuralNetworkModelParameters(_task, layout, activation, (float[])parameters.Clone(), columns.ClassValues,
+            labelMean, labelStd, history.ToArray(), stopReason, monitor.BestEpoch);
+        new Checkpoint
+        {
+            Configuration = configuration, Seed = seed, Model = model, OptimizerSteps = optimizer.Steps, OptimizerState = optimizer.State,
+            LearningRate = learningRate, PlateauWait = monitor.PlateauWait, BestValue = monitor.Best, BestEpoch = monitor.BestEpoch,
+            EpochsWithoutImprovement = monitor.EpochsWithoutImprovement, BestParameters = bestParameters,
+        }.Write(directory);
+    }
 }

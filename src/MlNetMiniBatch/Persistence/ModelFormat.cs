@@ -1,0 +1,151 @@
+using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Scoring;
+
+namespace MlNetMiniBatch.Persistence;
+
+/// <summary>
+/// The library's own binary form of a trained network: shape, weights, class values, label scaling and history.
+/// Used inside ML.NET model files and inside checkpoints. Little-endian via BinaryWriter; every length and count is
+/// checked on read, so a damaged file fails with <see cref="InvalidDataException"/>, never with a huge allocation.
+/// </summary>
+internal static class ModelFormat
+{
+    private const uint Magic = 0x424E4D4C; // "LMNB"
+    internal const int Version = 1;
+
+    public static void Write(BinaryWriter writer, NeuralNetworkModelParameters model)
+    {
+        writer.Write(Magic);
+        writer.Write(Version);
+        writer.Write((int)model.Task);
+        writer.Write((int)model.Activation);
+        writer.Write(model.LayerSizes.Count);
+        foreach (int size in model.LayerSizes) writer.Write(size);
+        var parameters = model.Parameters;
+        writer.Write(parameters.Length);
+        foreach (float p in parameters) writer.Write(p);
+        writer.Write(model.ClassValues is not null);
+        model.ClassValues?.Write(writer);
+        writer.Write(model.LabelMean);
+        writer.Write(model.LabelStandardDeviation);
+        writer.Write((int)model.StopReason);
+        WriteNullable(writer, model.BestEpoch);
+        writer.Write(model.History.Count);
+        foreach (var epoch in model.History) WriteEpoch(writer, epoch);
+    }
+
+    public static NeuralNetworkModelParameters Read(BinaryReader reader)
+    {
+        try
+        {
+            if (reader.ReadUInt32() != Magic)
+                throw new InvalidDataException("This is not an MlNetMiniBatch network (wrong magic number).");
+            int version = reader.ReadInt32();
+            if (version < 1 || version > Version)
+                throw new InvalidDataException(
+                    $"The network was saved in format version {version}; this MlNetMiniBatch reads versions 1 to {Version}. Update MlNetMiniBatch to load it.");
+            var task = ReadEnum<NeuralNetworkTask>(reader);
+            var activation = ReadEnum<NeuralNetworkActivation>(reader);
+            int layerCount = Count(reader, 2, 1000, "layer count");
+            var sizes = new int[layerCount];
+            for (int i = 0; i < layerCount; i++) sizes[i] = Count(reader, 1, 1 << 24, "layer size");
+            var layout = new NetworkLayout(sizes);
+            int parameterCount = Count(reader, 0, int.MaxValue, "parameter count");
+            if (parameterCount != layout.ParameterCount)
+                throw new InvalidDataException($"The network stores {parameterCount} parameters, but its layer sizes need {layout.ParameterCount}.");
+            CheckRemaining(reader, 4L * parameterCount);
+            var parameters = new float[parameterCount];
+            for (int i = 0; i < parameterCount; i++) parameters[i] = reader.ReadSingle();
+            var classValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader) : null;
+            float labelMean = reader.ReadSingle(), labelStd = reader.ReadSingle();
+            var stopReason = ReadEnum<TrainingStopReason>(reader);
+            int? bestEpoch = ReadNullableInt(reader);
+            int epochs = Count(reader, 0, 10_000_000, "epoch count");
+            var history = new List<EpochSummary>(Math.Min(epochs, 1024));
+            for (int i = 0; i < epochs; i++) history.Add(ReadEpoch(reader));
+            return new NeuralNetworkModelParameters(task, layout, activation, parameters, classValues, labelMean, labelStd, history,
+                stopReason, bestEpoch);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("The network data is truncated.", e);
+        }
+    }
+
+    private static void WriteEpoch(BinaryWriter writer, EpochSummary epoch)
+    {
+        writer.Write(epoch.Epoch);
+        writer.Write(epoch.Iterations);
+        writer.Write(epoch.Rows);
+        writer.Write(epoch.LearningRate);
+        WriteMetrics(writer, epoch.Train);
+        writer.Write(epoch.Validation is not null);
+        if (epoch.Validation is { } validation) WriteMetrics(writer, validation);
+        writer.Write(epoch.Elapsed.Ticks);
+        writer.Write(epoch.IsBest);
+        WriteNullable(writer, epoch.GradientNoiseScale);
+    }
+
+    private static EpochSummary ReadEpoch(BinaryReader reader)
+    {
+        int number = reader.ReadInt32(), iterations = reader.ReadInt32();
+        long rows = reader.ReadInt64();
+        float learningRate = reader.ReadSingle();
+        var train = ReadMetrics(reader);
+        var validation = reader.ReadBoolean() ? ReadMetrics(reader) : null;
+        var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
+        bool isBest = reader.ReadBoolean();
+        double? noise = ReadNullableDouble(reader);
+        return new EpochSummary(number, iterations, rows, learningRate, train, validation, elapsed, noise) { IsBest = isBest };
+    }
+
+    private static void WriteMetrics(BinaryWriter writer, EpochMetrics metrics)
+    {
+        writer.Write(metrics.Loss);
+        WriteNullable(writer, metrics.Accuracy);
+        WriteNullable(writer, metrics.MacroAccuracy);
+        WriteNullable(writer, metrics.AreaUnderRocCurve);
+        WriteNullable(writer, metrics.RootMeanSquaredError);
+        WriteNullable(writer, metrics.RSquared);
+    }
+
+    private static EpochMetrics ReadMetrics(BinaryReader reader) => new(reader.ReadDouble(), ReadNullableDouble(reader),
+        ReadNullableDouble(reader), ReadNullableDouble(reader), ReadNullableDouble(reader), ReadNullableDouble(reader));
+
+    private static void WriteNullable(BinaryWriter writer, double? value)
+    {
+        writer.Write(value.HasValue);
+        if (value is { } v) writer.Write(v);
+    }
+
+    private static void WriteNullable(BinaryWriter writer, int? value)
+    {
+        writer.Write(value.HasValue);
+        if (value is { } v) writer.Write(v);
+    }
+
+    private static double? ReadNullableDouble(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadDouble() : null;
+
+    private static int? ReadNullableInt(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadInt32() : null;
+
+    internal static T ReadEnum<T>(BinaryReader reader) where T : struct, Enum
+    {
+        int value = reader.ReadInt32();
+        var result = (T)(object)value;
+        return Enum.IsDefined(result) ? result : throw new InvalidDataException($"Invalid {typeof(T).Name} value {value}.");
+    }
+
+    internal static int Count(BinaryReader reader, int min, int max, string what)
+    {
+        int value = reader.ReadInt32();
+        return value >= min && value <= max ? value : throw new InvalidDataException($"Invalid {what} {value}.");
+    }
+
+    /// <summary>Refuses a length the stream cannot hold, before allocating for it.</summary>
+    internal static void CheckRemaining(BinaryReader reader, long bytes)
+    {
+        var stream = reader.BaseStream;
+        if (stream.CanSeek && stream.Length - stream.Position < bytes)
+            throw new InvalidDataException("The network data is truncated.");
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Optimizers;
+
+namespace MlNetMiniBatch.Training;
+
+/// <summary>
+/// One pass over a data view: for training, each batch runs forward → loss → backward → (clip) → optimizer step;
+/// for validation, forward and loss only. Buffers live as long as the runner, so batches allocate nothing.
+/// </summary>
+internal sealed class EpochRunner
+{
+    private readonly NeuralNetworkTask _task;
+    private readonly NeuralNetworkOptions _options;
+    private readonly MultilayerPerceptron _network;
+    private readonly float[] _parameters;
+    private readonly Optimizer _optimizer;
+    private readonly float _l2;
+    private readonly float _labelMean, _labelStd;
+    private readonly int _seed, _threads;
+    private readonly Batch _batch;
+    private readonly LayerBuffers _buffers;
+    private readonly float[] _gradient;
+    private float[] _logitGradient;
+    private readonly MetricsAccumulator _metrics;
+    private readonly GradientNoiseEstimator? _noise;
+
+    public EpochRunner(NeuralNetworkTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
+        Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows)
+    {
+        _task = task;
+        _options = options;
+        _network = network;
+        _parameters = parameters;
+        _optimizer = optimizer;
+        _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
+        _labelMean = labelMean;
+        _labelStd = labelStd;
+        _seed = seed;
+        _threads = options.EffectiveThreads;
+        var layout = network.Layout;
+        _batch = new Batch((int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024)), layout.InputSize);
+        _buffers = new LayerBuffers(layout, _batch.Capacity);
+        _gradient = new float[layout.ParameterCount];
+        _logitGradient = new float[_batch.Capacity * layout.OutputSize];
+        _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
+        _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
+    }
+
+    public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
+
+    public TrainResult Train(DataSource source, int epoch, float learningRate, ProgressReporter progress)
+    {
+        var token = _options.CancellationToken;
+        var layout = _network.Layout;
+        _metrics.Reset();
+        _noise?.StartEpoch();
+        int iterations = 0;
+        long rows = 0;
+        using var reader = source.Open(_options.Shuffle ? unchecked(_seed + epoch) : null, _labelMean, _labelStd);
+        while (source.Read(reader, _batch, _options.BatchSize))
+        {
+            token.ThrowIfCancellationRequested();
+            int n = _batch.Count;
+            if (n < _options.BatchSize && _options.DropLastPartialBatch)
+                break;
+            double batchWeight = _batch.TotalWeight();
+            if (batchWeight <= 0)
+                continue;
+            EnsureCapacity(n);
+            ulong dropoutSeed = CounterRandom.Hash((ulong)(uint)_seed, ((ulong)(uint)epoch << 32) | (uint)iterations);
+            var logits = _network.Forward(_parameters, _batch.FeatureRows, n, _buffers, _threads, _options.Dropout, dropoutSeed);
+            double lossSum = Losses.Compute(_task, logits, _batch.Targets, _batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
+            if (!double.IsFinite(lossSum))
+                throw Diverged(epoch, iterations + 1, learningRate);
+            _metrics.Add(logits, _batch.Targets, _batch.Weights, n, lossSum);
+            _network.Backward(_parameters, _batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
+            if (_noise is not null && n == _options.BatchSize)
+                _noise.Add(_gradient, n);
+            if (_options.GradientClipNorm is { } clip)
+                ClipGlobalNorm(_gradient, clip);
+            _optimizer.Step(_parameters, _gradient, learningRate);
+            iterations++;
+            rows += n;
+            progress.RowsSeen += n;
+            progress.Batch(epoch, iterations, _metrics.MeanLoss);
+        }
+        return new TrainResult(iterations, rows, reader.SkippedRows, _metrics.Result(), _noise?.EpochEstimate());
+    }
+
+    /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>
+    public EpochMetrics Evaluate(DataSource source)
+    {
+        _metrics.Reset();
+        using var reader = source.Open(shuffleSeed: null, _labelMean, _labelStd);
+        while (source.Read(reader, _batch, Math.Max(_options.BatchSize, 256)))
+        {
+            _options.CancellationToken.ThrowIfCancellationRequested();
+            EnsureCapacity(_batch.Count);
+            var logits = _network.Forward(_parameters, _batch.FeatureRows, _batch.Count, _buffers, _threads);
+            double lossSum = Losses.Compute(_task, logits, _batch.Targets, _batch.Weights, _batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
+            _metrics.Add(logits, _batch.Targets, _batch.Weights, _batch.Count, lossSum);
+        }
+        return _metrics.Result();
+    }
+
+    private void EnsureCapacity(int rows)
+    {
+        _buffers.EnsureCapacity(rows);
+        if (_logitGradient.Length < rows * _network.Layout.OutputSize)
+            _logitGradient = new float[_batch.Capacity * _network.Layout.OutputSize];
+    }
+
+    /// <summary>g ← g · min(1, clip / ‖g‖₂) over all parameters together.</summary>
+    internal static void ClipGlobalNorm(Span<float> gradient, float clip)
+    {
+        double norm = Math.Sqrt(TensorPrimitives.SumOfSquares(gradient));
+        if (norm > clip)
+            TensorPrimitives.Multiply(gradient, (float)(clip / norm), gradient);
+    }
+
+    private static InvalidOperationException Diverged(int epoch, int batch, float learningRate) => new(
+        $"Training diverged: the loss became NaN or infinite in epoch {epoch}, batch {batch}. Lower the learning rate " +
+        $"(LearningRate is {learningRate}; try {learningRate / 10}), check that the features are normalized " +
+        "(mlContext.Transforms.NormalizeMinMax or NormalizeMeanVariance), or set GradientClipNorm.");
+}
+
+/// <summary>A data view plus how to read it: its columns, class weights and, with a validation split, which side.</summary>
+internal sealed class DataSource(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit? split, bool heldOutSide, string name)
+{
+    public IDataView Data => data;
+
+    public bool CanShuffle => data.CanShuffle;
+
+    public BatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => new(data, columns,
+        shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows, labelMean, labelStd,
+        options.ClassWeights, split, heldOutSide);
+
+    /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.</summary>
+    public bool Read(BatchReader reader, Batch batch, int batchSize)
+    {
+        try
+        {
+            return reader.Read(batch, batchSize);
+        }
+        catch (InvalidRowException)
+        {
+            throw DataScans.InvalidRows(data, columns, name);
+        }
+    }
+}
