@@ -23,6 +23,15 @@ internal static class ScoreColumns
         _ => [Score],
     };
 
+    /// <summary>The output columns in the order the built-in trainers' <c>GetOutputSchema(SchemaShape)</c> lists them
+    /// (scores first, PredictedLabel last), which differs from the runtime schema's order.</summary>
+    private static string[] ShapeNames(NeuralNetworkTask task) => task switch
+    {
+        NeuralNetworkTask.MulticlassClassification => [Score, PredictedLabel],
+        NeuralNetworkTask.BinaryClassification => [Score, Probability, PredictedLabel],
+        _ => [Score],
+    };
+
     private static string Kind(NeuralNetworkTask task) => task.ToString();
 
     /// <summary>Input columns followed by the output columns (an input column of the same name becomes hidden).</summary>
@@ -38,7 +47,8 @@ internal static class ScoreColumns
             var annotations = new DataViewSchema.Annotations.Builder();
             annotations.AddPrimitiveValue(ScoreColumnKind, TextDataViewType.Instance, Kind(task).AsMemory());
             annotations.AddPrimitiveValue(ScoreValueKind, TextDataViewType.Instance, name.AsMemory());
-            annotations.AddPrimitiveValue(ScoreColumnSetId, new KeyDataViewType(typeof(uint), int.MaxValue - 1), setId);
+            // Same type as the built-in scorers' annotation: Key<UInt32, 0-2147483646>, i.e. a count of int.MaxValue.
+            annotations.AddPrimitiveValue(ScoreColumnSetId, new KeyDataViewType(typeof(uint), int.MaxValue), setId);
             DataViewType type;
             if (task == NeuralNetworkTask.MulticlassClassification && name == PredictedLabel)
             {
@@ -71,7 +81,7 @@ internal static class ScoreColumns
     {
         var columns = input.ToDictionary(c => c.Name);
         DataViewType? keyValuesType = label.Annotations.TryFind(KeyValues, out var kv) ? kv.ItemType : null;
-        foreach (var name in Names(task))
+        foreach (var name in ShapeNames(task))
         {
             var annotations = new List<SchemaShape.Column>
             {

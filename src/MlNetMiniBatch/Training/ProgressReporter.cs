@@ -10,7 +10,7 @@ internal sealed class ProgressReporter
     private readonly int _epochs;
     private readonly int _firstEpoch;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private long _lastReportTicks = long.MinValue;
+    private long? _lastReportTicks;
     private long _batchesDone;
 
     public ProgressReporter(IProgress<TrainingProgress>? progress, TimeSpan interval, int firstEpoch, int epochs, int? batchesPerEpoch)
@@ -33,7 +33,7 @@ internal sealed class ProgressReporter
         if (_progress is null)
             return;
         long now = _clock.ElapsedTicks;
-        if (now - _lastReportTicks < _intervalTicks)
+        if (_lastReportTicks is { } last && now - last < _intervalTicks)
             return;
         _lastReportTicks = now;
         _progress.Report(Create(epoch, batch, runningLoss, null));
