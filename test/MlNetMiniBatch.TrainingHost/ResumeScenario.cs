@@ -1,0 +1,41 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetMiniBatch.TrainingHost;
+
+/// <summary>The data and options shared by the host process and the test that resumes its checkpoint, so both
+/// processes train exactly the same run.</summary>
+public static class ResumeScenario
+{
+    public const int Epochs = 6;
+    public const int BatchSize = 16;
+
+    public static IDataView Data(MLContext ml)
+    {
+        var random = new Random(12);
+        var rows = Enumerable.Range(0, 600).Select(i =>
+        {
+            int k = i % 3;
+            var features = Enumerable.Range(0, 8).Select(j => (j % 3 == k ? 1f : 0f) + (float)(random.NextDouble() - 0.5)).ToArray();
+            return new Row { Label = (uint)k, Features = features };
+        }).ToArray();
+        var definition = SchemaDefinition.Create(typeof(Row));
+        definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), 3);
+        return ml.Data.Cache(ml.Data.LoadFromEnumerable(rows, definition));
+    }
+
+    /// <summary>Everything that shapes the sequence of updates: Adam state, dropout masks, shuffling, a schedule,
+    /// a validation split and early-stopping bookkeeping all have to survive the restart.</summary>
+    public static NeuralNetworkOptions Options(string checkpointDirectory, int epochs = Epochs) => new()
+    {
+        HiddenLayers = [32, 16], BatchSize = BatchSize, Epochs = epochs, Seed = 21, NumberOfThreads = 1, Dropout = 0.2f,
+        LearningRateSchedule = LearningRateSchedule.CosineDecay(1e-4f, warmupEpochs: 1), ValidationFraction = 0.2f,
+        EarlyStoppingPatience = 50, CheckpointDirectory = checkpointDirectory, ResumeFromCheckpoint = true,
+    };
+
+    public sealed class Row
+    {
+        public uint Label { get; set; }
+        [VectorType(8)] public float[] Features { get; set; } = [];
+    }
+}
