@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Microsoft.ML.Runtime;
+using MlNetMiniBatch.Training;
+
+namespace MlNetMiniBatch;
+
+/// <summary>
+/// Trains the same network at several batch sizes under an equal budget (epochs or wall-clock time) and measures what
+/// the batch size changes: updates made, time, memory, final losses and metrics, and how fast each reaches a target
+/// validation loss. Every run uses the same seed, so the batch size is the only difference.
+/// </summary>
+public static class BatchSizeSweep
+{
+    /// <summary>A batch size meaning "all rows": full-batch gradient descent.</summary>
+    public const int FullBatch = int.MaxValue;
+
+    /// <summary>Runs the sweep.</summary>
+    /// <param name="mlContext">The context whose log receives each run's epoch lines.</param>
+    /// <param name="task">What the network predicts.</param>
+    /// <param name="options">Everything but the batch size (which the sweep sets) and, with a time budget, the epochs.</param>
+    /// <param name="train">Training data (cache it, e.g. <c>mlContext.Data.Cache</c>, so every run can shuffle and reads fast).</param>
+    /// <param name="validation">Validation data: the losses and the target are measured on it.</param>
+    /// <param name="sweep">Batch sizes, budget and target.</param>
+    public static BatchSizeSweepResult Run(MLContext mlContext, NeuralNetworkTask task, NeuralNetworkOptions options,
+        IDataView train, IDataView validation, BatchSizeSweepOptions sweep)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(sweep);
+        sweep.Validate();
+        FillCaches(train, validation);
+        var entries = new List<BatchSizeSweepEntry>();
+        foreach (int batchSize in sweep.BatchSizes)
+            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, batchSize));
+        return new BatchSizeSweepResult(entries, sweep.TargetValidationLoss);
+    }
+
+    /// <summary>A cached view fills while it is first read; reading every column once up front keeps that cost (time and
+    /// memory) out of the first batch size's measurements.</summary>
+    private static void FillCaches(params IDataView[] views)
+    {
+        foreach (var view in views)
+        {
+            using var cursor = view.GetRowCursor(view.Schema);
+            while (cursor.MoveNext()) { }
+        }
+    }
+
+    private static BatchSizeSweepEntry RunOne(MLContext mlContext, NeuralNetworkTask task, NeuralNetworkOptions options,
+        IDataView train, IDataView validation, BatchSizeSweepOptions sweep, int batchSize)
+    {
+        var runOptions = options.Clone();
+        runOptions.BatchSize = batchSize;
+        runOptions.Seed ??= 1;
+        if (sweep.TimeBudget is not null)
+            runOptions.Epochs = sweep.MaximumEpochs;
+        var clock = new Stopwatch();
+        long baseline = GC.GetTotalMemory(forceFullCollection: true), liveBytes = 0;
+        var userCallback = options.OnEpochEnd;
+        runOptions.OnEpochEnd = context =>
+        {
+            if (context.History.Count == 1)
+            {
+                // Mid-run, with every training buffer alive: what the run holds, without the garbage a sample would see.
+                clock.Stop();
+                liveBytes = GC.GetTotalMemory(forceFullCollection: true) - baseline;
+                clock.Start();
+            }
+            userCallback?.Invoke(context);
+            if (sweep.TimeBudget is { } budget && clock.Elapsed >= budget)
+                context.StopTraining = true;
+        };
+        var trainer = new NeuralNetworkTrainer((IHostEnvironment)mlContext, task, runOptions);
+        clock.Start();
+        var model = trainer.Fit(train, validation).Model;
+        clock.Stop();
+        int effectiveBatchSize = (int)Math.Min(batchSize, Math.Max(1, model.History[0].Rows));
+        return new BatchSizeSweepEntry(batchSize, effectiveBatchSize, model, clock.Elapsed, liveBytes,
+            TrainingMemory.Bytes(model.Layout, effectiveBatchSize, runOptions), sweep.TargetValidationLoss);
+    }
+}

@@ -1,0 +1,28 @@
+using MlNetMiniBatch.Network;
+
+namespace MlNetMiniBatch.Training;
+
+/// <summary>The bytes of working memory a training run holds at a batch size: what grows with the batch (batch rows,
+/// every layer's pre-activations and activations, gradient scratch) plus what the model needs (gradient, optimizer state).</summary>
+internal static class TrainingMemory
+{
+    public static long Bytes(NetworkLayout layout, int batchSize, NeuralNetworkOptions options)
+    {
+        long b = batchSize;
+        long perRow = layout.InputSize + 2;                       // features, target, weight
+        for (int l = 0; l < layout.LayerCount; l++)
+            perRow += (l < layout.LayerCount - 1 ? 2 : 1) * (long)layout.FanOut(l); // z and f(z); logits once
+        if (options.Dropout > 0)
+            for (int l = 0; l < layout.LayerCount - 1; l++)
+                perRow += 2L * layout.FanOut(l);                  // mask and masked output
+        perRow += 2L * layout.MaxWidth + layout.OutputSize;       // gradient ping-pong and logit gradient
+        int optimizerCopies = options.Optimizer switch
+        {
+            NeuralNetworkOptimizer.Sgd => options.Momentum > 0 ? 1 : 0,
+            NeuralNetworkOptimizer.RmsProp => options.Momentum > 0 ? 2 : 1,
+            _ => 2,
+        };
+        long perModel = (long)layout.ParameterCount * (1 + optimizerCopies); // gradient + optimizer state
+        return sizeof(float) * (b * perRow + perModel);
+    }
+}
