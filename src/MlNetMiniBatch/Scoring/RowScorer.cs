@@ -62,12 +62,7 @@ internal sealed class RowScorer
     private void GetPredictedClass(ref uint dst)
     {
         EnsureScored();
-        int best = -1;
-        float bestValue = float.NegativeInfinity;
-        for (int k = 0; k < _outputs.Length; k++)
-            if (_outputs[k] > bestValue)
-                (best, bestValue) = (k, _outputs[k]);
-        dst = (uint)(best + 1); // key values are 1-based; 0 (missing) when every score is NaN
+        dst = OutputMath.PredictedKey(_outputs);
     }
 
     private void GetPredictedBoolean(ref bool dst)

@@ -31,8 +31,8 @@ internal sealed class ScoredDataView : IDataView
         return _input.GetRowCursorSet(InputColumns(active), n, rand).Select(c => (DataViewRowCursor)Wrap(c, active)).ToArray();
     }
 
-    private ScoredCursor Wrap(DataViewRowCursor input, DataViewSchema.Column[] active)
-        => new(input, Schema, _input.Schema[_transformer.FeatureColumnName], _transformer.Model, active, ownsInput: true);
+    private BlockScoredCursor Wrap(DataViewRowCursor input, DataViewSchema.Column[] active)
+        => new(input, Schema, _input.Schema[_transformer.FeatureColumnName], _transformer.Model, active);
 
     private IEnumerable<DataViewSchema.Column> InputColumns(DataViewSchema.Column[] active)
         => ScoringDependencies.InputColumns(_input.Schema, _transformer.FeatureColumnName, active);

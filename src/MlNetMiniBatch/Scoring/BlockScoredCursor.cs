@@ -1,0 +1,154 @@
+using MlNetMiniBatch.Network;
+
+namespace MlNetMiniBatch.Scoring;
+
+/// <summary>
+/// The cursor behind <c>Transform</c>: reads up to <see cref="BlockRows"/> rows ahead, scores them as one batch through
+/// the same GEMM kernels as training (far faster than one matrix-vector product per row), then serves them one by one,
+/// with the pass-through input columns taken from per-column buffers filled while reading ahead.
+/// </summary>
+internal sealed class BlockScoredCursor : DataViewRowCursor
+{
+    internal const int BlockRows = 64;
+
+    private readonly DataViewRowCursor _input;
+    private readonly NeuralNetworkModelParameters _model;
+    private readonly int _inputCount;
+    private readonly bool[] _activeOutputs;
+    private readonly ColumnBuffer?[] _inputBuffers;
+    private readonly ValueGetter<VBuffer<float>>? _getFeatures;
+    private readonly ValueGetter<DataViewRowId> _getId;
+    private readonly float[] _features, _outputs;
+    private readonly long[] _batches;
+    private readonly DataViewRowId[] _ids;
+    private readonly LayerBuffers _buffers;
+    private VBuffer<float> _featureBuffer;
+    private int _filled, _current = -1;
+    private long _position = -1;
+
+    public BlockScoredCursor(DataViewRowCursor input, DataViewSchema outputSchema, DataViewSchema.Column featureColumn,
+        NeuralNetworkModelParameters model, IEnumerable<DataViewSchema.Column> activeColumns)
+    {
+        _input = input;
+        _model = model;
+        Schema = outputSchema;
+        _inputCount = input.Schema.Count;
+        _activeOutputs = new bool[outputSchema.Count - _inputCount];
+        _inputBuffers = new ColumnBuffer?[_inputCount];
+        foreach (var column in activeColumns)
+        {
+            if (column.Index >= _inputCount)
+                _activeOutputs[column.Index - _inputCount] = true;
+            else
+                _inputBuffers[column.Index] = ColumnBuffer.Create(input, input.Schema[column.Index], BlockRows);
+        }
+        // Without an active score column the features were not asked of the input, and nothing is scored.
+        _getFeatures = _activeOutputs.Any(a => a) ? input.GetGetter<VBuffer<float>>(featureColumn) : null;
+        _getId = input.GetIdGetter();
+        _features = new float[BlockRows * model.InputSize];
+        _outputs = new float[BlockRows * model.OutputSize];
+        _batches = new long[BlockRows];
+        _ids = new DataViewRowId[BlockRows];
+        _buffers = new LayerBuffers(model.Layout, BlockRows);
+    }
+
+    public override DataViewSchema Schema { get; }
+
+    public override long Position => _position;
+
+    public override long Batch => _current >= 0 ? _batches[_current] : 0;
+
+    public override bool MoveNext()
+    {
+        if (_current + 1 >= _filled && !ReadBlock())
+            return false;
+        _current++;
+        _position++;
+        return true;
+    }
+
+    private bool ReadBlock()
+    {
+        _filled = 0;
+        _current = -1;
+        int d = _model.InputSize;
+        while (_filled < BlockRows && _input.MoveNext())
+        {
+            foreach (var buffer in _inputBuffers)
+                buffer?.Capture(_filled);
+            _batches[_filled] = _input.Batch;
+            _getId(ref _ids[_filled]);
+            if (_getFeatures is not null)
+            {
+                _getFeatures(ref _featureBuffer);
+                if (_featureBuffer.Length != d)
+                    throw new InvalidOperationException($"A row has {_featureBuffer.Length} features, but the model was trained on {d}.");
+                _featureBuffer.CopyTo(_features.AsSpan(_filled * d, d));
+            }
+            _filled++;
+        }
+        if (_filled > 0 && _getFeatures is not null)
+            _model.Score(_features, _filled, _buffers, _outputs);
+        return _filled > 0;
+    }
+
+    public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = _ids[_current];
+
+    public override bool IsColumnActive(DataViewSchema.Column column) => column.Index < _inputCount
+        ? _inputBuffers[column.Index] is not null
+        : _activeOutputs[column.Index - _inputCount];
+
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+    {
+        if (!IsColumnActive(column))
+            throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
+        var getter = column.Index < _inputCount
+            ? _inputBuffers[column.Index]!.Getter(() => _current)
+            : OutputGetter(column.Name);
+        return getter as ValueGetter<TValue>
+            ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
+    }
+
+    private Delegate OutputGetter(string name)
+    {
+        int k = _model.OutputSize;
+        return (_model.Task, name) switch
+        {
+            (NeuralNetworkTask.MulticlassClassification, ScoreColumns.Score) => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+            {
+                var editor = VBufferEditor.Create(ref dst, k);
+                _outputs.AsSpan(_current * k, k).CopyTo(editor.Values);
+                dst = editor.Commit();
+            }),
+            (NeuralNetworkTask.MulticlassClassification, ScoreColumns.PredictedLabel) =>
+                (ValueGetter<uint>)((ref uint dst) => dst = OutputMath.PredictedKey(_outputs.AsSpan(_current * k, k))),
+            (NeuralNetworkTask.BinaryClassification, ScoreColumns.PredictedLabel) => (ValueGetter<bool>)((ref bool dst) => dst = _outputs[_current] > 0),
+            (NeuralNetworkTask.BinaryClassification, ScoreColumns.Probability) =>
+                (ValueGetter<float>)((ref float dst) => dst = (float)Losses.Sigmoid(_outputs[_current])),
+            (_, ScoreColumns.Score) => (ValueGetter<float>)((ref float dst) => dst = _outputs[_current]),
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Not an output column of this model."),
+        };
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _input.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>Turns scores into predicted labels the same way for row-at-a-time and block scoring.</summary>
+internal static class OutputMath
+{
+    /// <summary>1-based key of the most probable class; 0 (missing) when every score is NaN.</summary>
+    public static uint PredictedKey(ReadOnlySpan<float> probabilities)
+    {
+        int best = -1;
+        float bestValue = float.NegativeInfinity;
+        for (int k = 0; k < probabilities.Length; k++)
+            if (probabilities[k] > bestValue)
+                (best, bestValue) = (k, probabilities[k]);
+        return (uint)(best + 1);
+    }
+}
