@@ -19,7 +19,7 @@ internal sealed class EpochRunner
     private readonly float _l2;
     private readonly float _labelMean, _labelStd;
     private readonly int _seed, _threads;
-    private readonly Batch _batch;
+    private readonly Batch _batch, _nextBatch;
     private readonly LayerBuffers _buffers;
     private readonly float[] _gradient;
     private float[] _logitGradient;
@@ -40,10 +40,12 @@ internal sealed class EpochRunner
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
-        _batch = new Batch((int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024)), layout.InputSize);
-        _buffers = new LayerBuffers(layout, _batch.Capacity);
+        int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
+        _batch = new Batch(capacity, layout.InputSize);
+        _nextBatch = new Batch(capacity, layout.InputSize);
+        _buffers = new LayerBuffers(layout, capacity);
         _gradient = new float[layout.ParameterCount];
-        _logitGradient = new float[_batch.Capacity * layout.OutputSize];
+        _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
         _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
     }
@@ -58,24 +60,24 @@ internal sealed class EpochRunner
         _noise?.StartEpoch();
         int iterations = 0;
         long rows = 0;
-        using var reader = source.Open(_options.Shuffle ? unchecked(_seed + epoch) : null, _labelMean, _labelStd);
-        while (source.Read(reader, _batch, _options.BatchSize))
+        using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, _options.BatchSize);
+        while (batches.Next(out var batch))
         {
             token.ThrowIfCancellationRequested();
-            int n = _batch.Count;
+            int n = batch.Count;
             if (n < _options.BatchSize && _options.DropLastPartialBatch)
                 break;
-            double batchWeight = _batch.TotalWeight();
+            double batchWeight = batch.TotalWeight();
             if (batchWeight <= 0)
                 continue;
             EnsureCapacity(n);
             ulong dropoutSeed = CounterRandom.Hash((ulong)(uint)_seed, ((ulong)(uint)epoch << 32) | (uint)iterations);
-            var logits = _network.Forward(_parameters, _batch.FeatureRows, n, _buffers, _threads, _options.Dropout, dropoutSeed);
-            double lossSum = Losses.Compute(_task, logits, _batch.Targets, _batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
+            var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads, _options.Dropout, dropoutSeed);
+            double lossSum = Losses.Compute(_task, logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
             if (!double.IsFinite(lossSum))
                 throw Diverged(epoch, iterations + 1, learningRate);
-            _metrics.Add(logits, _batch.Targets, _batch.Weights, n, lossSum);
-            _network.Backward(_parameters, _batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
+            _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
+            _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
             if (_noise is not null && n == _options.BatchSize)
                 _noise.Add(_gradient, n);
             if (_options.GradientClipNorm is { } clip)
@@ -86,30 +88,34 @@ internal sealed class EpochRunner
             progress.RowsSeen += n;
             progress.Batch(epoch, iterations, _metrics.MeanLoss);
         }
-        return new TrainResult(iterations, rows, reader.SkippedRows, _metrics.Result(), _noise?.EpochEstimate());
+        return new TrainResult(iterations, rows, batches.SkippedRows, _metrics.Result(), _noise?.EpochEstimate());
     }
 
     /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>
     public EpochMetrics Evaluate(DataSource source)
     {
         _metrics.Reset();
-        using var reader = source.Open(shuffleSeed: null, _labelMean, _labelStd);
-        while (source.Read(reader, _batch, Math.Max(_options.BatchSize, 256)))
+        using var batches = Stream(source, shuffleSeed: null, Math.Max(_options.BatchSize, 256));
+        while (batches.Next(out var batch))
         {
             _options.CancellationToken.ThrowIfCancellationRequested();
-            EnsureCapacity(_batch.Count);
-            var logits = _network.Forward(_parameters, _batch.FeatureRows, _batch.Count, _buffers, _threads);
-            double lossSum = Losses.Compute(_task, logits, _batch.Targets, _batch.Weights, _batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
-            _metrics.Add(logits, _batch.Targets, _batch.Weights, _batch.Count, lossSum);
+            EnsureCapacity(batch.Count);
+            var logits = _network.Forward(_parameters, batch.FeatureRows, batch.Count, _buffers, _threads);
+            double lossSum = Losses.Compute(_task, logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
+            _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
         }
         return _metrics.Result();
     }
+
+    /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
+    private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize) =>
+        new(source, source.Open(shuffleSeed, _labelMean, _labelStd), _batch, _nextBatch, batchSize, prefetch: _threads > 1);
 
     private void EnsureCapacity(int rows)
     {
         _buffers.EnsureCapacity(rows);
         if (_logitGradient.Length < rows * _network.Layout.OutputSize)
-            _logitGradient = new float[_batch.Capacity * _network.Layout.OutputSize];
+            _logitGradient = new float[rows * _network.Layout.OutputSize];
     }
 
     /// <summary>g ← g · min(1, clip / ‖g‖₂) over all parameters together.</summary>
