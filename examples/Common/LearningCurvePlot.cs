@@ -35,7 +35,7 @@ public static class LearningCurvePlot
 
     private static LinePlot Panel(IReadOnlyList<EpochSummary> history, string title, string yLabel, Func<EpochMetrics, double?> metric)
     {
-        var plot = new LinePlot(title, "epoch", yLabel) { IntegerX = true };
+        var plot = new LinePlot(title, "epoch", yLabel) { IntegerX = true, ShowLegend = true }; // "train" even when alone
         double[] epochs = history.Select(e => (double)e.Epoch).ToArray();
         plot.Add("train", epochs, history.Select(e => metric(e.Train) ?? double.NaN).ToArray());
         if (history.Any(e => e.Validation is not null))

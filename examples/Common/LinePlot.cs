@@ -78,6 +78,9 @@ public sealed class LinePlot
     /// <summary>Whether the x axis shows only whole numbers (epochs, batch counts). Ignored with <see cref="LogScaleX"/>.</summary>
     public bool IntegerX { get; init; }
 
+    /// <summary>Whether the legend is drawn (below the plot). Default null: when there are two series or more.</summary>
+    public bool? ShowLegend { get; init; }
+
     /// <summary>The series added so far, in legend order.</summary>
     public IReadOnlyList<LineSeries> Series => _series;
 
@@ -154,7 +157,7 @@ public sealed class LinePlot
         else if (IntegerX)
             plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
 
-        if (_series.Count > 0)
+        if (ShowLegend ?? _series.Count > 1)
             plot.ShowLegend(Edge.Bottom); // outside the data area: never hides a line
         return plot;
     }

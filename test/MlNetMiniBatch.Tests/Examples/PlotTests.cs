@@ -61,6 +61,7 @@ public sealed class PlotTests
 
         var noValidation = LearningCurvePlot.CreatePanels(ClassificationHistory(4, validation: false));
         Assert.HasCount(1, noValidation[0].Series);
+        Assert.IsTrue(noValidation[0].ShowLegend, "a lone line is still labelled 'train'");
 
         var regression = LearningCurvePlot.CreatePanels(new[] { Epoch(1, 2.0, null, 2.5, null, rSquared: 0.3), Epoch(2, 1.0, null, 1.5, null, rSquared: 0.6) });
         CollectionAssert.AreEqual(new[] { "Loss", "R²" }, regression.Select(p => p.Title).ToArray());
