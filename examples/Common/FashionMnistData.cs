@@ -1,5 +1,6 @@
-// Fashion-MNIST loader for ML.NET. Self-contained (Microsoft.ML + System.IO.Compression only) so that
-// other projects can link it: <Compile Include="..\FashionMnist\FashionMnistData.cs" Link="FashionMnistData.cs" />
+// Fashion-MNIST loader for ML.NET, shared by the examples through examples/Common. Uses only Microsoft.ML and
+// System.IO.Compression, so another project can also link the file alone:
+// <Compile Include="..\Common\FashionMnistData.cs" Link="FashionMnistData.cs" />
 //
 // Design: the idx files are decoded once into raw byte arrays (784 bytes per image, 7.8 MB per 10,000
 // rows) and exposed through a small custom IDataView. Pixels are converted to Single (pixel / 255f) per
