@@ -12,7 +12,6 @@ public sealed class MlNetInternalsTests
     [TestMethod]
     public void SchemaShapeColumnConstructorIsStillThere()
     {
-        Assert.IsTrue(MlNetInternals.CanCreateShapeColumns, "SchemaShape.Column's internal constructor is gone");
         var column = MlNetInternals.CreateShapeColumn("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, isKey: false);
         Assert.AreEqual("Score", column.Name);
         Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, column.Kind);
@@ -21,7 +20,6 @@ public sealed class MlNetInternalsTests
     [TestMethod]
     public void CatalogsStillExposeTheUsersEnvironment()
     {
-        Assert.IsTrue(MlNetInternals.CanReadCatalogEnvironment, "IInternalCatalog.Environment is gone");
         var ml = new MLContext(1);
         var heard = new List<string>();
         ml.Log += (_, e) => heard.Add(e.RawMessage);
