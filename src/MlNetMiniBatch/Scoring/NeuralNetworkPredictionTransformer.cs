@@ -9,7 +9,7 @@ namespace MlNetMiniBatch;
 /// (see <see cref="NeuralNetworkTask"/>), so Evaluate, CrossValidate, PermutationFeatureImportance, PredictionEngine
 /// and MapKeyToValue work on its output.
 /// </summary>
-public sealed class NeuralNetworkPredictionTransformer : ISingleFeaturePredictionTransformer<NeuralNetworkModelParameters>
+public sealed partial class NeuralNetworkPredictionTransformer : ISingleFeaturePredictionTransformer<NeuralNetworkModelParameters>
 {
     private readonly IHost _host;
 
@@ -55,9 +55,6 @@ public sealed class NeuralNetworkPredictionTransformer : ISingleFeaturePredictio
         ArgumentNullException.ThrowIfNull(input);
         return new ScoredDataView(input, this);
     }
-
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        "Saving a NeuralNetworkPredictionTransformer with mlContext.Model.Save is not supported yet.");
 
     private void CheckFeatures(DataViewSchema inputSchema)
     {
