@@ -4,57 +4,55 @@ namespace MlNetMiniBatch.Persistence;
 
 /// <summary>
 /// What a <see cref="NeuralNetworkPredictionTransformer"/> writes inside an ML.NET model file (its Model.key entry,
-/// after ML.NET's header): the feature column's name and dimensions, then the network in <see cref="ModelFormat"/>
-/// as a length-prefixed block followed by its CRC-32. The checksum makes any damage to the network fail loudly
-/// instead of loading different weights; ModelFormat's own version makes a newer network format fail with a
+/// after ML.NET's header): one length-prefixed block followed by the block's CRC-32. The block holds the feature
+/// column's name and dimensions, then the network in <see cref="ModelFormat"/>. The checksum makes any damage fail
+/// loudly instead of loading a different network; ModelFormat's own version makes a newer network format fail with a
 /// message that names the fix.
 /// </summary>
 internal static class TransformerFormat
 {
-    /// <summary>Bound on the network block, far above any MLP this library trains (2 GB would not fit a float[] anyway).</summary>
-    private const int MaxPayloadBytes = int.MaxValue - 64;
-
     public static void Write(BinaryWriter writer, NeuralNetworkPredictionTransformer transformer)
     {
-        writer.Write(transformer.FeatureColumnName);
-        var dimensions = transformer.FeatureColumnType is VectorDataViewType vector ? vector.Dimensions : [transformer.Model.InputSize];
-        writer.Write(dimensions.Length);
-        foreach (int d in dimensions) writer.Write(d);
-        using var payload = new MemoryStream();
-        using (var payloadWriter = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
-            ModelFormat.Write(payloadWriter, transformer.Model);
-        var bytes = payload.GetBuffer().AsSpan(0, (int)payload.Length);
+        using var block = new MemoryStream();
+        using (var blockWriter = new BinaryWriter(block, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            blockWriter.Write(transformer.FeatureColumnName);
+            var dimensions = transformer.FeatureColumnType is VectorDataViewType vector ? vector.Dimensions : [transformer.Model.InputSize];
+            blockWriter.Write(dimensions.Length);
+            foreach (int d in dimensions) blockWriter.Write(d);
+            ModelFormat.Write(blockWriter, transformer.Model);
+        }
+        var bytes = block.GetBuffer().AsSpan(0, (int)block.Length);
         writer.Write(bytes.Length);
         writer.Write(bytes);
         writer.Write(Crc32.Compute(bytes));
     }
 
-    /// <summary>Reads what <see cref="Write"/> wrote; <paramref name="available"/> bounds every length read.
-    /// Any inconsistency throws <see cref="InvalidDataException"/>.</summary>
+    /// <summary>Reads what <see cref="Write"/> wrote; <paramref name="available"/> (the entry's model size) bounds the
+    /// block length before anything is allocated. Any inconsistency throws <see cref="InvalidDataException"/>.</summary>
     public static NeuralNetworkPredictionTransformer Read(IHostEnvironment environment, BinaryReader reader, long available)
     {
         try
         {
-            string featureColumnName = reader.ReadString();
-            if (string.IsNullOrWhiteSpace(featureColumnName))
-                throw new InvalidDataException("The feature column name is empty.");
-            int rank = ModelFormat.Count(reader, 1, 8, "feature dimension count");
-            var dimensions = new int[rank];
-            long features = 1;
-            for (int i = 0; i < rank; i++)
-                features *= dimensions[i] = ModelFormat.Count(reader, 1, 1 << 24, "feature dimension");
-            int length = ModelFormat.Count(reader, 1, MaxPayloadBytes, "network block length");
-            if (length > available)
-                throw new InvalidDataException($"The network block claims {length} bytes, more than the {available} bytes the model entry holds.");
+            int length = ModelFormat.Count(reader, 1, int.MaxValue, "block length");
+            if (length > available - 8)
+                throw new InvalidDataException($"The network block claims {length} bytes, more than the model entry holds.");
             var bytes = reader.ReadBytes(length);
             if (bytes.Length != length)
                 throw new InvalidDataException("The network data is truncated.");
-            uint stored = reader.ReadUInt32();
-            if (Crc32.Compute(bytes) != stored)
+            if (Crc32.Compute(bytes) != reader.ReadUInt32())
                 throw new InvalidDataException("The network block's checksum does not match: the file is damaged.");
-            NeuralNetworkModelParameters model;
-            using (var payload = new BinaryReader(new MemoryStream(bytes, writable: false)))
-                model = ModelFormat.Read(payload);
+
+            using var block = new BinaryReader(new MemoryStream(bytes, writable: false));
+            string featureColumnName = block.ReadString();
+            if (string.IsNullOrWhiteSpace(featureColumnName))
+                throw new InvalidDataException("The feature column name is empty.");
+            int rank = ModelFormat.Count(block, 1, 8, "feature dimension count");
+            var dimensions = new int[rank];
+            long features = 1;
+            for (int i = 0; i < rank; i++)
+                features *= dimensions[i] = ModelFormat.Count(block, 1, 1 << 24, "feature dimension");
+            var model = ModelFormat.Read(block);
             if (model.InputSize != features)
                 throw new InvalidDataException($"The feature column has {features} values but the network reads {model.InputSize}.");
             var type = new VectorDataViewType(NumberDataViewType.Single, dimensions);
@@ -62,12 +60,12 @@ internal static class TransformerFormat
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or FormatException or OverflowException or ArgumentException)
         {
-            throw Damaged(e);
+            // No inner exception on purpose: ML.NET wraps loader exceptions in TargetInvocationExceptions, so users find
+            // the cause with GetBaseException(), which must then be this sentence, not a bare "end of stream".
+            string detail = e is InvalidDataException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            throw new InvalidDataException($"The MlNetMiniBatch neural network in this model file cannot be read: {detail}");
         }
     }
-
-    internal static InvalidDataException Damaged(Exception inner) => new(
-        $"The MlNetMiniBatch neural network in this model file cannot be read: {inner.Message}", inner);
 }
 
 /// <summary>CRC-32 (IEEE 802.3, the zip and PNG polynomial), table-driven.</summary>
