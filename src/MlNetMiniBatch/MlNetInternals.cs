@@ -7,13 +7,15 @@
 // to [5.0.1, 5.1), MlNetInternalsTests checks each of them against the ML.NET actually loaded, and the cross-process
 // tests save and load through them. On an ML.NET upgrade: widen the range, run the tests, fix this file only.
 //
-// The members used (keep README "ML.NET internals" in step):
-//  Microsoft.ML.Core: SchemaShape.Column's constructor; LoadableClassAttribute, SignatureLoadModel; VersionInfo;
-//    ModelSaveContext.{CheckAtModel, SetVersionInfo, Writer}; ModelLoadContext.{CheckAtModel, CheckVersionInfo, Header,
-//    Reader}; ModelHeader.{ModelSignature, ModelVerWritten, ModelVerReadable, CbModel}.
-//  Microsoft.ML.Data: IInternalCatalog.Environment; ISingleFeaturePredictionTransformer; IDataTransform;
-//    ITransformCanSaveOnnx (ISaveAsOnnx, ICanSaveOnnx); OnnxContext.{CheckOpSetVersion, ContainsColumn, GetVariableName,
-//    AddIntermediateVariable, AddInitializer, CreateNode, GetNodeName}; OnnxNode.AddAttribute.
+// The members used (MlNetInternalsTests pins this exact list, read from the compiled assembly; keep the README's
+// "ML.NET internals" section in step):
+//  Microsoft.ML.Core: SchemaShape.Column's constructor; LoadableClassAttribute, SignatureLoadModel; VersionInfo (ctor,
+//    ModelSignature); ModelSaveContext.{CheckAtModel, SetVersionInfo, Writer}; ModelLoadContext.{CheckAtModel,
+//    CheckVersionInfo, Header, Reader}; ModelHeader.{ModelSignature, ModelVerReadable, CbModel}.
+//  Microsoft.ML.Data: IInternalCatalog.Environment; ISingleFeaturePredictionTransformer; IDataTransform.Source;
+//    ITransformCanSaveOnnx, ISaveAsOnnx.SaveAsOnnx, ICanSaveOnnx.CanSaveOnnx; OnnxContext.{CheckOpSetVersion,
+//    ContainsColumn, GetVariableName, AddIntermediateVariable, AddInitializer, CreateNode, GetNodeName};
+//    OnnxNode.AddAttribute.
 
 using System.Runtime.CompilerServices;
 using Microsoft.ML.Model.OnnxConverter;
