@@ -149,6 +149,17 @@ public sealed class CorruptFileTests
     }
 
     [TestMethod]
+    public void TheFileNamesItsLoaderAssemblyWithoutAVersion()
+    {
+        // ML.NET calls Assembly.Load on this name; without a version any installed MlNetMiniBatch, older or newer, answers.
+        var entry = ReadOurEntry(Saved.Value, out _);
+        long position = BitConverter.ToInt64(entry, 144); // ModelHeader.FpAssemblyName
+        int bytes = BitConverter.ToInt32(entry, 152);     // ModelHeader.CbAssemblyName
+        Assert.AreEqual("MlNetMiniBatch", Encoding.Unicode.GetString(entry, (int)position, bytes));
+        Assert.AreEqual("MlNetMiniBatchNeuralNet", Encoding.ASCII.GetString(entry, 80, 23), "loader signature (never changes)");
+    }
+
+    [TestMethod]
     public void ANetworkInTheOlderFormat1StillReads()
     {
         // Format 1 (before training options were kept) is format 2 without the trailing options. The entry around it
