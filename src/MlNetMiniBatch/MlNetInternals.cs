@@ -1,50 +1,186 @@
-using System.Reflection;
-using Microsoft.ML;
-using Microsoft.ML.Data;
+// Every use of a non-public ML.NET member lives in this file. Why they are reachable at all:
+//  * at run time, [IgnoresAccessChecksTo] below tells CoreCLR to skip access checks from this assembly into the two
+//    named ML.NET assemblies (member access, implementing their internal interfaces, reading [LoadableClass]);
+//  * at compile time, build/Publicize.targets hands the compiler copies of those two assemblies with every member
+//    public (the C# compiler does not honour IgnoresAccessChecksTo).
+// These members are old and stable, but internal: an ML.NET release may rename one, so the package pins Microsoft.ML
+// to [5.0.1, 5.1), MlNetInternalsTests checks each of them against the ML.NET actually loaded, and the cross-process
+// tests save and load through them. On an ML.NET upgrade: widen the range, run the tests, fix this file only.
+//
+// The members used (MlNetInternalsTests pins this exact list, read from the compiled assembly; keep the README's
+// "ML.NET internals" section in step):
+//  Microsoft.ML.Core: SchemaShape.Column's constructor; LoadableClassAttribute, SignatureLoadModel; VersionInfo (ctor,
+//    ModelSignature); ModelSaveContext.{CheckAtModel, SetVersionInfo, Writer}; ModelLoadContext.{CheckAtModel,
+//    CheckVersionInfo, Header, Reader}; ModelHeader.{ModelSignature, ModelVerReadable, CbModel}.
+//  Microsoft.ML.Data: IInternalCatalog.Environment; ISingleFeaturePredictionTransformer; IDataTransform.Source;
+//    ITransformCanSaveOnnx, ISaveAsOnnx.SaveAsOnnx, ICanSaveOnnx.CanSaveOnnx; OnnxContext.{CheckOpSetVersion,
+//    ContainsColumn, GetVariableName, AddIntermediateVariable, AddInitializer, CreateNode, GetNodeName};
+//    OnnxNode.AddAttribute.
+
+using System.Runtime.CompilerServices;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
+using MlNetMiniBatch;
+using MlNetMiniBatch.Onnx;
+using MlNetMiniBatch.Persistence;
 
-namespace MlNetMiniBatch;
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]
 
-/// <summary>
-/// Every use of a non-public ML.NET 5.0.x member lives here, so an ML.NET upgrade that renames one breaks one file,
-/// and MlNetInternalsTests fails loudly instead of a pipeline failing later.
-/// </summary>
-internal static class MlNetInternals
+// Registers the loader: Model.Load reads the loader signature and the loader assembly name from the file, loads that
+// assembly, scans its [LoadableClass] attributes and calls the private static Create below. No registration call.
+[assembly: LoadableClass(typeof(NeuralNetworkPredictionTransformer), null, typeof(SignatureLoadModel),
+    "MlNetMiniBatch neural network", NeuralNetworkPredictionTransformer.LoaderSignature)]
+
+namespace System.Runtime.CompilerServices
 {
-    // SchemaShape.Column has only an internal constructor, yet IEstimator.GetOutputSchema must return new columns.
-    private static readonly ConstructorInfo? ShapeColumnConstructor = typeof(SchemaShape.Column).GetConstructor(
-        BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, binder: null,
-        new[] { typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape) },
-        modifiers: null);
-
-    // The trainer catalogs (mlContext.X.Trainers) hold the user's MLContext only behind the internal
-    // IInternalCatalog.Environment property; the built-in trainers reach it through internal CatalogUtils.
-    private static readonly PropertyInfo? CatalogEnvironment = typeof(MLContext).Assembly
-        .GetType("Microsoft.ML.Data.IInternalCatalog")?.GetProperty("Environment");
-
-    internal static bool CanCreateShapeColumns => ShapeColumnConstructor is not null;
-
-    internal static bool CanReadCatalogEnvironment => CatalogEnvironment is not null;
-
-    public static SchemaShape.Column CreateShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType,
-        bool isKey, SchemaShape? annotations = null)
+    /// <summary>Honoured by CoreCLR (not by the compiler): code in this assembly may access non-public members of the
+    /// named assembly. Declared here because the BCL does not ship it.</summary>
+    [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+    internal sealed class IgnoresAccessChecksToAttribute : Attribute
     {
-        if (ShapeColumnConstructor is null)
-            throw new InvalidOperationException(
-                "This version of ML.NET no longer has the SchemaShape.Column constructor MlNetMiniBatch relies on; " +
-                "use the ML.NET version range MlNetMiniBatch was built for (5.0.x).");
-        return (SchemaShape.Column)ShapeColumnConstructor.Invoke(new object?[] { name, kind, itemType, isKey, annotations });
+        public IgnoresAccessChecksToAttribute(string assemblyName) => AssemblyName = assemblyName;
+
+        public string AssemblyName { get; }
+    }
+}
+
+namespace MlNetMiniBatch
+{
+    internal static class MlNetInternals
+    {
+        /// <summary>SchemaShape.Column has only an internal constructor, yet IEstimator.GetOutputSchema must describe the
+        /// columns the trainer adds.</summary>
+        public static SchemaShape.Column CreateShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType,
+            bool isKey, SchemaShape? annotations = null)
+            => new(name, kind, itemType, isKey, annotations);
+
+        /// <summary>The MLContext behind a catalog (mlContext.X.Trainers), so trainers log to the user's <c>mlContext.Log</c>
+        /// and draw from its seed. The catalogs hold it only behind the internal IInternalCatalog.Environment.</summary>
+        public static IHostEnvironment GetEnvironment(object catalog)
+        {
+            ArgumentNullException.ThrowIfNull(catalog);
+            if (catalog is IInternalCatalog { Environment: { } environment })
+                return environment;
+            throw new ArgumentException($"{catalog.GetType().Name} is not an ML.NET catalog.", nameof(catalog));
+        }
     }
 
-    /// <summary>The MLContext behind a catalog, so trainers log to the user's <c>mlContext.Log</c> and draw from its seed.
-    /// Falls back to a new MLContext (training still works, logs are not seen) if ML.NET ever drops the property.</summary>
-    public static IHostEnvironment GetEnvironment(object catalog)
+    /// <summary>ML.NET persistence (Model.Save / Model.Load) and the non-generic PermutationFeatureImportance.</summary>
+    public sealed partial class NeuralNetworkPredictionTransformer : ISingleFeaturePredictionTransformer
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        if (CatalogEnvironment?.GetValue(catalog) is IHostEnvironment environment)
-            return environment;
-        System.Diagnostics.Trace.TraceWarning(
-            "MlNetMiniBatch could not read the MLContext behind an ML.NET catalog; using a new MLContext, so training logs will not reach mlContext.Log.");
-        return new MLContext();
+        // Identity of our entry in a model file. NEVER change these two: files already saved name them.
+        // The loader signature (at most 24 ASCII characters) must be unique among every loadable ML.NET component.
+        internal const string LoaderSignature = "MlNetMiniBatchNeuralNet";
+        private const string ModelSignature = "MLNMBNNT"; // exactly 8 characters
+
+        // Version of the entry's layout (TransformerFormat), in ML.NET's 0xMMMMmmmm style. The network inside has its
+        // own ModelFormat.Version, which is what normally changes. Bump these only if the entry's layout itself changes:
+        // VerWritten to the new number, VerReadable to the oldest version that can read the new layout.
+        private const uint FirstEntryVersion = 0x00010001;
+        private const uint EntryVersionWritten = 0x00010001;
+        private const uint EntryVersionReadable = 0x00010001;
+
+        /// <summary>
+        /// The loader assembly name is the simple name "MlNetMiniBatch", without version, culture or key. ML.NET stores
+        /// whatever we give it and calls Assembly.Load on it when loading; built-in components store their full name,
+        /// which fails when the file names a newer version than the one installed. The simple name loads whichever
+        /// MlNetMiniBatch the application has, old or new, and then our own version checks decide with a clear message:
+        /// older files always load (every ModelFormat version is kept readable), newer incompatible ones explain which
+        /// version is needed.
+        /// </summary>
+        private static VersionInfo GetVersionInfo() => new(ModelSignature, EntryVersionWritten, EntryVersionReadable, FirstEntryVersion,
+            typeof(NeuralNetworkPredictionTransformer).Assembly.GetName().Name, LoaderSignature);
+
+        void ICanSaveModel.Save(ModelSaveContext ctx)
+        {
+            ArgumentNullException.ThrowIfNull(ctx);
+            ctx.CheckAtModel();
+            ctx.SetVersionInfo(GetVersionInfo());
+            TransformerFormat.Write(ctx.Writer, this);
+        }
+
+        /// <summary>Called by ML.NET's component catalog (found by name and signature) when a file names our loader.</summary>
+        private static NeuralNetworkPredictionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+        {
+            ArgumentNullException.ThrowIfNull(env);
+            ArgumentNullException.ThrowIfNull(ctx);
+            ctx.CheckAtModel();
+            // Our own message before ML.NET's check, whose text would blame the ML.NET version.
+            var version = GetVersionInfo();
+            if (ctx.Header.ModelSignature == version.ModelSignature && ctx.Header.ModelVerReadable > EntryVersionWritten)
+                throw new InvalidDataException(
+                    $"This model was saved by a newer MlNetMiniBatch (entry version 0x{ctx.Header.ModelVerReadable:X8}; this " +
+                    $"MlNetMiniBatch {typeof(NeuralNetworkPredictionTransformer).Assembly.GetName().Version} reads up to 0x{EntryVersionWritten:X8}). " +
+                    "Update the MlNetMiniBatch package to load it.");
+            ctx.CheckVersionInfo(version);
+            return TransformerFormat.Read(env, ctx.Reader, ctx.Header.CbModel);
+        }
+    }
+}
+
+namespace MlNetMiniBatch.Scoring
+{
+    /// <summary>ONNX export of a pipeline: <c>mlContext.Model.ConvertToOnnx</c> walks back from the transformed data
+    /// view through IDataTransform.Source and asks every step that is an ITransformCanSaveOnnx for its nodes.</summary>
+    internal sealed partial class ScoredDataView : ITransformCanSaveOnnx
+    {
+        IDataView IDataTransform.Source => _input;
+
+        bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+        void ISaveAsOnnx.SaveAsOnnx(OnnxContext ctx)
+        {
+            ArgumentNullException.ThrowIfNull(ctx);
+            ctx.CheckOpSetVersion(NetworkOnnxGraph.MinimumOpset, nameof(NeuralNetworkPredictionTransformer));
+            NetworkOnnxGraph.Emit(new MlNetOnnxGraph(ctx), _transformer.Model, _transformer.FeatureColumnName);
+        }
+
+        void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
+            "Save the NeuralNetworkPredictionTransformer (mlContext.Model.Save), not the data view it produced.");
+    }
+}
+
+namespace MlNetMiniBatch.Onnx
+{
+    /// <summary>Writes the network's nodes into ML.NET's ONNX context, so they join the rest of the pipeline's graph.</summary>
+    internal sealed class MlNetOnnxGraph : OnnxGraph
+    {
+        private readonly OnnxContext _ctx;
+
+        public MlNetOnnxGraph(OnnxContext ctx) => _ctx = ctx;
+
+        public override string Input(string column, DataViewType type)
+        {
+            // ConvertToOnnx stops walking back at the first step that cannot export itself and makes the columns it
+            // finds there the graph's inputs; if our features come out of such a step we must not guess.
+            if (!_ctx.ContainsColumn(column))
+                throw new NotSupportedException(
+                    $"ONNX export: the feature column '{column}' is produced by a pipeline step that cannot be exported to ONNX, " +
+                    "so the network has no input in the ONNX graph. Export a pipeline whose every step supports ONNX, " +
+                    "or export the network alone with NeuralNetworkModelParameters.ExportToOnnx.");
+            return _ctx.GetVariableName(column);
+        }
+
+        public override string Output(string column, DataViewType type) => _ctx.AddIntermediateVariable(type, column);
+
+        public override string Intermediate(string name, DataViewType type) => _ctx.AddIntermediateVariable(type, name);
+
+        public override string Initializer(string name, ReadOnlySpan<float> values, long[] dims)
+            => _ctx.AddInitializer(values.ToArray(), dims, name);
+
+        public override string Initializer(string name, long[] values, long[] dims) => _ctx.AddInitializer(values, dims, name);
+
+        public override void Node(string opType, string[] inputs, string[] outputs, params OnnxAttribute[] attributes)
+        {
+            var node = _ctx.CreateNode(opType, inputs, outputs, _ctx.GetNodeName(opType), "");
+            foreach (var attribute in attributes)
+            {
+                if (attribute.Float is { } f)
+                    node.AddAttribute(attribute.Name, (double)f);
+                else
+                    node.AddAttribute(attribute.Name, attribute.Int ?? 0);
+            }
+        }
     }
 }

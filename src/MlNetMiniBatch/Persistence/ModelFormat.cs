@@ -11,7 +11,10 @@ namespace MlNetMiniBatch.Persistence;
 internal static class ModelFormat
 {
     private const uint Magic = 0x424E4D4C; // "LMNB"
-    internal const int Version = 1;
+
+    /// <summary>Format written. Readers accept every version from 1 up to this one; bump it for any change to the layout
+    /// and keep reading the old ones. 1: network, classes, label scaling, history. 2: + training options (may be absent).</summary>
+    internal const int Version = 2;
 
     public static void Write(BinaryWriter writer, NeuralNetworkModelParameters model)
     {
@@ -32,6 +35,8 @@ internal static class ModelFormat
         WriteNullable(writer, model.BestEpoch);
         writer.Write(model.History.Count);
         foreach (var epoch in model.History) WriteEpoch(writer, epoch);
+        writer.Write(model.TrainingOptions is not null);
+        model.TrainingOptions?.Write(writer);
     }
 
     public static NeuralNetworkModelParameters Read(BinaryReader reader)
@@ -63,8 +68,9 @@ internal static class ModelFormat
             int epochs = Count(reader, 0, 10_000_000, "epoch count");
             var history = new List<EpochSummary>(Math.Min(epochs, 1024));
             for (int i = 0; i < epochs; i++) history.Add(ReadEpoch(reader));
+            var options = version >= 2 && reader.ReadBoolean() ? TrainingOptionsSummary.Read(reader) : null;
             return new NeuralNetworkModelParameters(task, layout, activation, parameters, classValues, labelMean, labelStd, history,
-                stopReason, bestEpoch);
+                stopReason, bestEpoch, options);
         }
         catch (EndOfStreamException e)
         {

@@ -13,8 +13,10 @@ public sealed class NeuralNetworkModelParameters
 
     internal NeuralNetworkModelParameters(NeuralNetworkTask task, NetworkLayout layout, NeuralNetworkActivation activation,
         float[] parameters, LabelKeyValues? classValues, float labelMean, float labelStandardDeviation,
-        IReadOnlyList<EpochSummary> history, TrainingStopReason stopReason = TrainingStopReason.Completed, int? bestEpoch = null)
+        IReadOnlyList<EpochSummary> history, TrainingStopReason stopReason = TrainingStopReason.Completed, int? bestEpoch = null,
+        TrainingOptionsSummary? trainingOptions = null)
     {
+        TrainingOptions = trainingOptions;
         StopReason = stopReason;
         BestEpoch = bestEpoch;
         Task = task;
@@ -62,6 +64,10 @@ public sealed class NeuralNetworkModelParameters
     /// <summary>One summary per epoch of the training run that produced this model, in order.</summary>
     public IReadOnlyList<EpochSummary> History { get; }
 
+    /// <summary>The options the model was trained with (kept when the model is saved and loaded); null for a model read
+    /// from a checkpoint or file written before MlNetMiniBatch kept them.</summary>
+    public TrainingOptionsSummary? TrainingOptions { get; }
+
     /// <summary>Why training ended.</summary>
     public TrainingStopReason StopReason { get; }
 
@@ -89,6 +95,29 @@ public sealed class NeuralNetworkModelParameters
     {
         CheckLayer(layer);
         return _parameters.AsMemory(Layout.BiasOffset(layer), Layout.FanOut(layer));
+    }
+
+    /// <summary>
+    /// Writes this network as a standalone ONNX model (IR version 8, opset 13) to <paramref name="stream"/>.
+    /// Input: <paramref name="featureColumnName"/>, float [N, <see cref="InputSize"/>]. Outputs, named and computed like
+    /// the transformer's columns: multiclass "Score" (float [N, K] probabilities) and "PredictedLabel" (uint32 [N, 1],
+    /// the 1-based class index as an ML.NET key; <see cref="ClassNames"/> names them); binary "Score" (logit),
+    /// "Probability" (float [N, 1]) and "PredictedLabel" (bool [N, 1]); regression "Score" (float [N, 1], label units).
+    /// The task and class names are also stored in the model's metadata_props. To export a whole ML.NET pipeline
+    /// (featurization included) use <c>mlContext.Model.ConvertToOnnx</c> instead.
+    /// </summary>
+    public void ExportToOnnx(Stream stream, string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrWhiteSpace(featureColumnName);
+        if (featureColumnName is ScoreColumns.Score or ScoreColumns.PredictedLabel or ScoreColumns.Probability)
+            throw new ArgumentException($"The input cannot be named '{featureColumnName}', an output's name.", nameof(featureColumnName));
+        var writer = new Onnx.OnnxModelWriter();
+        Onnx.NetworkOnnxGraph.Emit(writer, this, featureColumnName);
+        var metadata = new Dictionary<string, string> { ["mlnetminibatch.task"] = Task.ToString() };
+        if (ClassNames is { } names)
+            metadata["mlnetminibatch.class_names"] = string.Join('\n', names);
+        writer.Write(stream, metadata);
     }
 
     internal NetworkLayout Layout { get; }

@@ -7,9 +7,11 @@ namespace MlNetMiniBatch;
 /// <summary>
 /// A trained neural network in a pipeline: appends the same score columns as ML.NET's built-in trainer of the task
 /// (see <see cref="NeuralNetworkTask"/>), so Evaluate, CrossValidate, PermutationFeatureImportance, PredictionEngine
-/// and MapKeyToValue work on its output.
+/// and MapKeyToValue work on its output. <c>mlContext.Model.Save</c> / <c>Load</c> round-trip it (no registration call),
+/// <c>mlContext.Model.ConvertToOnnx</c> exports it with the rest of an ONNX-exportable pipeline, and the non-generic
+/// <c>PermutationFeatureImportance(ITransformer, ...)</c> finds it in a chain (see MlNetInternals.cs for how).
 /// </summary>
-public sealed class NeuralNetworkPredictionTransformer : ISingleFeaturePredictionTransformer<NeuralNetworkModelParameters>
+public sealed partial class NeuralNetworkPredictionTransformer : ISingleFeaturePredictionTransformer<NeuralNetworkModelParameters>
 {
     private readonly IHost _host;
 
@@ -55,9 +57,6 @@ public sealed class NeuralNetworkPredictionTransformer : ISingleFeaturePredictio
         ArgumentNullException.ThrowIfNull(input);
         return new ScoredDataView(input, this);
     }
-
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        "Saving a NeuralNetworkPredictionTransformer with mlContext.Model.Save is not supported yet.");
 
     private void CheckFeatures(DataViewSchema inputSchema)
     {

@@ -1,7 +1,7 @@
 namespace MlNetMiniBatch.Scoring;
 
 /// <summary>The data view returned by <c>Transform</c>: the input, lazily scored row by row as cursors move.</summary>
-internal sealed class ScoredDataView : IDataView
+internal sealed partial class ScoredDataView : IDataView
 {
     private readonly IDataView _input;
     private readonly NeuralNetworkPredictionTransformer _transformer;

@@ -16,7 +16,7 @@ namespace MlNetMiniBatch;
 /// | Is normalization required? | Yes: add NormalizeMinMax or NormalizeMeanVariance for features on very different scales |
 /// | Is caching required? | No, but AppendCacheCheckpoint lets every epoch reshuffle the rows |
 /// | Required NuGet in addition to Microsoft.ML | MlNetMiniBatch |
-/// | Exportable to ONNX | Not yet |
+/// | Exportable to ONNX | Yes: mlContext.Model.ConvertToOnnx, or NeuralNetworkModelParameters.ExportToOnnx |
 ///
 /// An epoch is one pass over the training rows; an iteration is one forward and backward pass over one batch and one
 /// parameter update, so an epoch makes ceil(rows / BatchSize) iterations (the last batch may be partial).

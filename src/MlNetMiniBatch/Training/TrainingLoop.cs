@@ -32,6 +32,8 @@ internal sealed class TrainingLoop
         if (checkpoint is not null)
             seed = checkpoint.Seed;
         var start = checkpoint?.Model ?? initialModel;
+        bool warmStart = checkpoint is not null ? checkpoint.Model.TrainingOptions?.WarmStart ?? false : initialModel is not null;
+        var trainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart);
         var (layout, activation, parameters) = StartingPoint(columns, start, seed);
         var (labelMean, labelStd) = start is not null ? (start.LabelMean, start.LabelStandardDeviation)
             : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
@@ -103,7 +105,7 @@ internal sealed class TrainingLoop
                     stopReason = TrainingStopReason.Callback;
             }
             if (_options.CheckpointDirectory is { } directory)
-                WriteCheckpoint(directory, configuration, seed, layout, activation, parameters, columns, labelMean, labelStd, history,
+                WriteCheckpoint(directory, configuration, seed, trainingOptions, layout, activation, parameters, columns, labelMean, labelStd, history,
                     stopReason, monitor, optimizer, learningRate, bestParameters);
         }
         if (stopReason != TrainingStopReason.Completed)
@@ -111,7 +113,7 @@ internal sealed class TrainingLoop
         if (keepBest && bestParameters is not null)
             parameters = bestParameters;
         return new NeuralNetworkModelParameters(_task, layout, activation, parameters, columns.ClassValues ?? start?.ClassValues,
-            labelMean, labelStd, history, stopReason, monitor.BestEpoch);
+            labelMean, labelStd, history, stopReason, monitor.BestEpoch, trainingOptions);
     }
 
     /// <summary>Random initial weights, or a copy of the warm-start (or checkpoint) model's.</summary>
@@ -157,12 +159,12 @@ internal sealed class TrainingLoop
         $"batch={_options.BatchSize} momentum={_options.Momentum} nesterov={_options.Nesterov} l2={_options.EffectiveL2} " +
         $"dropout={_options.Dropout} shuffle={_options.Shuffle} validation={_options.ValidationFraction} clip={_options.GradientClipNorm}";
 
-    private void WriteCheckpoint(string directory, string configuration, int seed, NetworkLayout layout, NeuralNetworkActivation activation,
+    private void WriteCheckpoint(string directory, string configuration, int seed, TrainingOptionsSummary trainingOptions, NetworkLayout layout, NeuralNetworkActivation activation,
         float[] parameters, TrainingColumns columns, float labelMean, float labelStd, List<EpochSummary> history, TrainingStopReason stopReason,
         MetricMonitor monitor, Optimizer optimizer, float learningRate, float[]? bestParameters)
     {
         var model = new NeuralNetworkModelParameters(_task, layout, activation, (float[])parameters.Clone(), columns.ClassValues,
-            labelMean, labelStd, history.ToArray(), stopReason, monitor.BestEpoch);
+            labelMean, labelStd, history.ToArray(), stopReason, monitor.BestEpoch, trainingOptions);
         new Checkpoint
         {
             Configuration = configuration, Seed = seed, Model = model, OptimizerSteps = optimizer.Steps, OptimizerState = optimizer.State,

@@ -1,0 +1,96 @@
+using Microsoft.ML.Runtime;
+
+namespace MlNetMiniBatch.Persistence;
+
+/// <summary>
+/// What a <see cref="NeuralNetworkPredictionTransformer"/> writes inside an ML.NET model file (its Model.key entry,
+/// after ML.NET's header): one length-prefixed block followed by the block's CRC-32. The block holds the feature
+/// column's name and dimensions, then the network in <see cref="ModelFormat"/>. The checksum makes any damage fail
+/// loudly instead of loading a different network; ModelFormat's own version makes a newer network format fail with a
+/// message that names the fix.
+/// </summary>
+internal static class TransformerFormat
+{
+    public static void Write(BinaryWriter writer, NeuralNetworkPredictionTransformer transformer)
+    {
+        using var block = new MemoryStream();
+        using (var blockWriter = new BinaryWriter(block, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            blockWriter.Write(transformer.FeatureColumnName);
+            var dimensions = transformer.FeatureColumnType is VectorDataViewType vector ? vector.Dimensions : [transformer.Model.InputSize];
+            blockWriter.Write(dimensions.Length);
+            foreach (int d in dimensions) blockWriter.Write(d);
+            ModelFormat.Write(blockWriter, transformer.Model);
+        }
+        var bytes = block.GetBuffer().AsSpan(0, (int)block.Length);
+        writer.Write(bytes.Length);
+        writer.Write(bytes);
+        writer.Write(Crc32.Compute(bytes));
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote; <paramref name="available"/> (the entry's model size) bounds the
+    /// block length before anything is allocated. Any inconsistency throws <see cref="InvalidDataException"/>.</summary>
+    public static NeuralNetworkPredictionTransformer Read(IHostEnvironment environment, BinaryReader reader, long available)
+    {
+        try
+        {
+            int length = ModelFormat.Count(reader, 1, int.MaxValue, "block length");
+            if (length > available - 8)
+                throw new InvalidDataException($"The network block claims {length} bytes, more than the model entry holds.");
+            var bytes = reader.ReadBytes(length);
+            if (bytes.Length != length)
+                throw new InvalidDataException("The network data is truncated.");
+            if (Crc32.Compute(bytes) != reader.ReadUInt32())
+                throw new InvalidDataException("The network block's checksum does not match: the file is damaged.");
+
+            using var block = new BinaryReader(new MemoryStream(bytes, writable: false));
+            string featureColumnName = block.ReadString();
+            if (string.IsNullOrWhiteSpace(featureColumnName))
+                throw new InvalidDataException("The feature column name is empty.");
+            int rank = ModelFormat.Count(block, 1, 8, "feature dimension count");
+            var dimensions = new int[rank];
+            long features = 1;
+            for (int i = 0; i < rank; i++)
+                features *= dimensions[i] = ModelFormat.Count(block, 1, 1 << 24, "feature dimension");
+            var model = ModelFormat.Read(block);
+            if (model.InputSize != features)
+                throw new InvalidDataException($"The feature column has {features} values but the network reads {model.InputSize}.");
+            var type = new VectorDataViewType(NumberDataViewType.Single, dimensions);
+            return new NeuralNetworkPredictionTransformer(environment, model, featureColumnName, type);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or FormatException or OverflowException or ArgumentException)
+        {
+            // No inner exception on purpose: ML.NET wraps loader exceptions in TargetInvocationExceptions, so users find
+            // the cause with GetBaseException(), which must then be this sentence, not a bare "end of stream".
+            string detail = e is InvalidDataException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            throw new InvalidDataException($"The MlNetMiniBatch neural network in this model file cannot be read: {detail}");
+        }
+    }
+}
+
+/// <summary>CRC-32 (IEEE 802.3, the zip and PNG polynomial), table-driven.</summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return ~crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int k = 0; k < 8; k++)
+                c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+        return table;
+    }
+}
