@@ -1,21 +1,173 @@
+using System.Runtime.Intrinsics;
+
 namespace MlNetMiniBatch.Kernels;
 
-internal enum SimdPath { Auto, Vector512, Vector256, Scalar }
-
-/// <summary>Temporary naive GEMM; replaced by the blocked SIMD kernel.</summary>
-internal static class Gemm
+/// <summary>Single-precision matrix multiply on row-major spans with leading dimensions.</summary>
+internal static unsafe partial class Gemm
 {
-    public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        bool accumulate, int threads = 1, SimdPath path = SimdPath.Auto)
+    /// <summary>Below this many multiply-adds a call runs on one thread: waking a worker would cost more.</summary>
+    internal const long ParallelThreshold = 64 * 1024;
+
+    /// <summary>
+    /// <c>C[m×n] = (accumulate ? C : 0) + op(A)[m×k] · op(B)[k×n]</c>, all row-major. op(A) is A (stored m×k,
+    /// <paramref name="lda"/> ≥ k) or, when <paramref name="transposeA"/>, Aᵀ with A stored k×m (lda ≥ m);
+    /// likewise B is stored k×n or, transposed, n×k. Results are bit-identical for every <paramref name="threads"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension or thread count is out of range.</exception>
+    /// <exception cref="ArgumentException">A leading dimension is too small or a span too short.</exception>
+    /// <exception cref="NotSupportedException">
+    /// <paramref name="path"/> forces a path the CPU does not accelerate.
+    /// </exception>
+    public static void Multiply(
+        bool transposeA,
+        bool transposeB,
+        int m,
+        int n,
+        int k,
+        ReadOnlySpan<float> a,
+        int lda,
+        ReadOnlySpan<float> b,
+        int ldb,
+        Span<float> c,
+        int ldc,
+        bool accumulate,
+        int threads = 1,
+        SimdPath path = SimdPath.Auto)
     {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        Validate(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        SimdPath resolved = Resolve(path);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (k == 0)
+        {
+            if (!accumulate)
             {
-                float s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (transposeA ? a[p * lda + i] : a[i * lda + p]) * (transposeB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+                for (int i = 0; i < m; i++)
+                {
+                    c.Slice(i * ldc, n).Clear();
+                }
             }
+
+            return;
+        }
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var args = new GemmArgs
+            {
+                A = pa,
+                B = pb,
+                C = pc,
+                Lda = lda,
+                Ldb = ldb,
+                Ldc = ldc,
+                M = m,
+                N = n,
+                K = k,
+                TransposeA = transposeA,
+                TransposeB = transposeB,
+                Accumulate = accumulate,
+            };
+            bool use512 = resolved == SimdPath.Vector512;
+            if (m <= GemmSmallRows.MaxRows && !transposeB && resolved != SimdPath.Scalar
+                && GemmSmallRows.IsSupported(use512))
+            {
+                GemmSmallRows.Multiply(in args, threads, use512);
+                return;
+            }
+
+            switch (resolved)
+            {
+                case SimdPath.Vector512:
+                    GemmDriver<MicroKernel512>.Multiply(in args, threads);
+                    break;
+                case SimdPath.Vector256:
+                    GemmDriver<MicroKernel256>.Multiply(in args, threads);
+                    break;
+                default:
+                    GemmDriver<MicroKernelScalar>.Multiply(in args, threads);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> can run on this CPU (<see cref="SimdPath.Auto"/> always can).</summary>
+    public static bool IsSupported(SimdPath path) => path switch
+    {
+        SimdPath.Vector512 => Vector512.IsHardwareAccelerated,
+        SimdPath.Vector256 => Vector256.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    private static SimdPath Resolve(SimdPath path)
+    {
+        if (path == SimdPath.Auto)
+        {
+            return Vector512.IsHardwareAccelerated ? SimdPath.Vector512
+                : Vector256.IsHardwareAccelerated ? SimdPath.Vector256
+                : SimdPath.Scalar;
+        }
+
+        if (path is < SimdPath.Auto or > SimdPath.Scalar)
+        {
+            throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown SIMD path.");
+        }
+
+        if (!IsSupported(path))
+        {
+            throw new NotSupportedException($"SIMD path {path} is not hardware accelerated on this machine.");
+        }
+
+        return path;
+    }
+
+    /// <summary>Checks shapes, leading dimensions and span lengths once, so kernels can skip bounds checks.</summary>
+    private static void Validate(
+        bool transposeA,
+        bool transposeB,
+        int m,
+        int n,
+        int k,
+        int aLength,
+        int lda,
+        int bLength,
+        int ldb,
+        int cLength,
+        int ldc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+
+        // Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k when transposed), C is m×n.
+        CheckOperand("a", "lda", transposeA ? k : m, transposeA ? m : k, aLength, lda);
+        CheckOperand("b", "ldb", transposeB ? n : k, transposeB ? k : n, bLength, ldb);
+        CheckOperand("c", "ldc", m, n, cLength, ldc);
+    }
+
+    private static void CheckOperand(string name, string ldName, int rows, int cols, int length, int ld)
+    {
+        if (ld < cols)
+        {
+            throw new ArgumentException(
+                $"Leading dimension {ldName}={ld} is smaller than the {cols} columns of "
+                + $"the stored {rows}×{cols} matrix '{name}'.",
+                ldName);
+        }
+
+        long needed = rows == 0 || cols == 0 ? 0 : ((long)(rows - 1) * ld) + cols;
+        if (length < needed)
+        {
+            throw new ArgumentException(
+                $"Span '{name}' has {length} elements but a {rows}×{cols} matrix "
+                + $"with leading dimension {ld} needs {needed}.",
+                name);
+        }
     }
 }

@@ -1,0 +1,39 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MlNetMiniBatch.Kernels;
+
+/// <summary>
+/// Per-thread scratch for packed panels, kept for the thread's life so steady-state GEMM calls allocate nothing.
+/// Arrays live on the pinned object heap: they never move, so a pointer taken now stays valid without
+/// <c>fixed</c>, and aligning it to 64 bytes once makes every packed 512-bit load a single cache line.
+/// </summary>
+internal static unsafe class PackingBuffers
+{
+    private const int AlignFloats = 16;
+
+    [ThreadStatic]
+    private static float[]? s_a;
+
+    [ThreadStatic]
+    private static float[]? s_b;
+
+    /// <summary>Scratch for packed A, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
+    public static float* ForA(int length) => Get(ref s_a, length);
+
+    /// <summary>Scratch for packed B, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
+    public static float* ForB(int length) => Get(ref s_b, length);
+
+    private static float* Get(ref float[]? array, int length)
+    {
+        if (array is null || array.Length < length + AlignFloats)
+        {
+            // Grow geometrically so a thread that sees gradually larger shapes reallocates only a few times.
+            int size = Math.Max(length + AlignFloats, array is null ? 0 : array.Length * 2);
+            array = GC.AllocateUninitializedArray<float>(size, pinned: true);
+        }
+
+        nuint p = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (float*)((p + 63) & ~(nuint)63);
+    }
+}
