@@ -129,6 +129,7 @@ Console.WriteLine($"\nWhat the sweep shows:\n{result.Explain()}");
 var (suggested, source) = SweepReport.Suggestion(result);
 string? why = result.Entries.FirstOrDefault(e => e.BatchSize == SweepReport.SuggestionBatchSize)?.Model.SuggestedBatchSizeExplanation;
 Console.WriteLine($"\nGradient noise scale: suggestion {suggested?.ToString() ?? "none"}, from {source}." + (why is null ? "" : $" {why}"));
+Console.WriteLine($"Reached the target within 10% of the fastest time: {SweepReport.NearFastest(result)}");
 Console.WriteLine(SweepReport.Comparison(result));
 return 0;
 

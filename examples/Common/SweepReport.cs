@@ -85,6 +85,20 @@ public static class SweepReport
             : (all[(all.Length - 1) / 2], string.Format(C, "the median of {0} runs", all.Length));
     }
 
+    /// <summary>The runs that reached the target within <paramref name="tolerance"/> (a fraction) of the fastest time,
+    /// fastest first, e.g. "8 (13.6 s), 128 (13.8 s)": timings differ from run to run, so a batch size a few percent
+    /// behind the fastest is not measurably slower.</summary>
+    public static string NearFastest(BatchSizeSweepResult result, double tolerance = 0.1)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.FastestToTarget?.TimeToTarget is not { } fastest)
+            return "none";
+        return string.Join(", ", result.Entries
+            .Where(e => e.TimeToTarget is { } t && t.TotalSeconds <= fastest.TotalSeconds * (1 + tolerance))
+            .OrderBy(e => e.TimeToTarget)
+            .Select(e => string.Format(C, "{0} ({1:F1} s)", Name(e), e.TimeToTarget!.Value.TotalSeconds)));
+    }
+
     /// <summary>"fastest batch size to the target validation loss: X; suggested by the gradient noise scale: Y (ratio Z,
     /// within a factor of 4: yes/no)", where the ratio is the larger of the two over the smaller.</summary>
     public static string Comparison(BatchSizeSweepResult result)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using MlNetMiniBatch.Examples;
 
@@ -103,5 +104,12 @@ public sealed class SweepPlotsTests
         double ratio = Math.Max(result.FastestToTarget!.BatchSize, suggested!.Value) / (double)Math.Min(result.FastestToTarget.BatchSize, suggested.Value);
         StringAssert.EndsWith(comparison, $"within a factor of 4: {(ratio <= 4 ? "yes" : "no")})");
         StringAssert.Contains(SweepReport.Comparison(result.WithTargetValidationLoss(0)), "none reached it");
+
+        // Both runs reach a target of 10 in their first epoch; within a huge tolerance both are listed, fastest first.
+        var ordered = result.Entries.OrderBy(e => e.TimeToTarget).ToList();
+        Assert.AreEqual(string.Join(", ", ordered.Select(e => string.Create(CultureInfo.InvariantCulture, $"{SweepReport.Name(e)} ({e.TimeToTarget!.Value.TotalSeconds:F1} s)"))),
+            SweepReport.NearFastest(result, tolerance: 1e6));
+        StringAssert.StartsWith(SweepReport.NearFastest(result, tolerance: 0), SweepReport.Name(result.FastestToTarget));
+        Assert.AreEqual("none", SweepReport.NearFastest(result.WithTargetValidationLoss(0)));
     }
 }
