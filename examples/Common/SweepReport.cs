@@ -79,10 +79,13 @@ public static class SweepReport
         ArgumentNullException.ThrowIfNull(result);
         if (result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize) is { Model.SuggestedBatchSize: { } fromDefault })
             return (fromDefault, string.Format(C, "the batch-size-{0} run", SuggestionBatchSize));
-        int[] all = result.Entries.Select(e => e.Model.SuggestedBatchSize).OfType<int>().Order().ToArray();
-        return all.Length == 0
-            ? (null, "no run (MeasureGradientNoise off?)")
-            : (all[(all.Length - 1) / 2], string.Format(C, "the median of {0} runs", all.Length));
+        var measured = result.Entries.Where(e => e.Model.SuggestedBatchSize is not null).OrderBy(e => e.Model.SuggestedBatchSize).ToList();
+        if (measured.Count == 0)
+            return (null, "no run (MeasureGradientNoise off, or too few batches per epoch)");
+        BatchSizeSweepEntry median = measured[(measured.Count - 1) / 2];
+        return (median.Model.SuggestedBatchSize, measured.Count == 1
+            ? string.Format(C, "the batch-size-{0} run, the only one with a noise scale", Name(median))
+            : string.Format(C, "the batch-size-{0} run, the median of {1} runs' suggestions", Name(median), measured.Count));
     }
 
     /// <summary>The runs that reached the target within <paramref name="tolerance"/> (a fraction) of the fastest time,
