@@ -10,8 +10,10 @@
 // Validation: 10% of the training rows, split off once with seed 1 and the same for every batch size. Not the test
 // set: choosing a batch size by its loss is tuning, and tuning on the test set would leave no unbiased test.
 // Budget: by default an equal wall-clock budget per batch size (--budget-seconds, 20 s: the sweep of six batch sizes
-// takes about three minutes on two cores with the subset); each run stops at the first epoch end past it. --epochs N
-// gives every batch size N epochs instead.
+// takes about three minutes on two cores with the subset); each run stops at the first epoch end past it, so on the
+// full set every batch size trains at least one whole epoch (about a minute each on two cores today). --epochs N gives
+// every batch size N epochs instead: then the histories, the default target and the noise-scale suggestion do not
+// depend on the machine's speed, only the times do.
 // Output: a line per epoch, a table per batch size, five PNG plots in --out (default batch-size-sweep/), a plain-language
 // reading of the numbers, and the fastest batch size to the target against the gradient noise scale's suggestion.
 using Microsoft.ML;
