@@ -159,6 +159,8 @@ public sealed class LinePlot
 
         if (ShowLegend ?? _series.Count > 1)
             plot.ShowLegend(Edge.Bottom); // outside the data area: never hides a line
+        else
+            plot.HideLegend(); // ScottPlot draws one inside the data area by default once a series has a legend text
         return plot;
     }
 

@@ -33,6 +33,11 @@ public sealed class BatchSizeSweepEntry
         }
     }
 
+    /// <summary>The same run measured against another target validation loss (time, updates and epochs to it recomputed
+    /// from the history).</summary>
+    internal BatchSizeSweepEntry WithTarget(double? target) =>
+        new(RequestedBatchSize, BatchSize, Model, WallTime, PeakManagedBytes, TrainingBufferBytes, target);
+
     /// <summary>The batch size asked for (<see cref="BatchSizeSweep.FullBatch"/> for full batch).</summary>
     public int RequestedBatchSize { get; }
 

@@ -20,6 +20,17 @@ public sealed class BatchSizeSweepResult
     /// <summary>The entry that reached the target validation loss in the least time; null if none did.</summary>
     public BatchSizeSweepEntry? FastestToTarget => Entries.Where(e => e.TimeToTarget is not null).MinBy(e => e.TimeToTarget);
 
+    /// <summary>The same runs measured against another target validation loss: every entry's time, updates and epochs to
+    /// the target are recomputed from its history, so a target can be chosen after seeing the runs (e.g. from their
+    /// final losses) without training again.</summary>
+    /// <param name="target">The validation loss to reach; null for none.</param>
+    public BatchSizeSweepResult WithTargetValidationLoss(double? target)
+    {
+        if (target is { } t && double.IsNaN(t))
+            throw new ArgumentOutOfRangeException(nameof(target), t, "The target validation loss must be a number.");
+        return new BatchSizeSweepResult(Entries.Select(e => e.WithTarget(target)).ToList(), target);
+    }
+
     /// <summary>A plain-language reading of the measured numbers: how updates, noise, speed and memory changed with
     /// the batch size, and which batch size reached the target first. Every statement is computed from the entries.</summary>
     public string Explain()

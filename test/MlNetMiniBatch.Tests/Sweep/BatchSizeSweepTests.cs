@@ -62,6 +62,38 @@ public sealed class BatchSizeSweepTests
     }
 
     [TestMethod]
+    public void ATargetChosenAfterTheRunsIsMeasuredFromEachHistory()
+    {
+        var ml = new MLContext(1);
+        var sweep = new BatchSizeSweepOptions { BatchSizes = [4, 64] };
+        var untargeted = Sweep(ml, sweep);
+        Assert.IsTrue(untargeted.Entries.All(e => e.TimeToTarget is null));
+        // The second epoch's validation loss of the batch-4 run: reached in epoch 2 at the latest.
+        double target = untargeted.Entries[0].Model.History[1].ValidationLoss!.Value;
+        var targeted = untargeted.WithTargetValidationLoss(target);
+        Assert.AreEqual(target, targeted.TargetValidationLoss);
+
+        // The same as giving the target up front (same seed, so the same histories).
+        sweep.TargetValidationLoss = target;
+        var upFront = Sweep(ml, sweep);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.AreSame(untargeted.Entries[i].Model, targeted.Entries[i].Model);
+            Assert.AreEqual(upFront.Entries[i].EpochsToTarget, targeted.Entries[i].EpochsToTarget);
+            Assert.AreEqual(upFront.Entries[i].UpdatesToTarget, targeted.Entries[i].UpdatesToTarget);
+        }
+        Assert.IsNotNull(targeted.Entries[0].EpochsToTarget);
+        var history = targeted.Entries[0].Model.History;
+        int epochs = targeted.Entries[0].EpochsToTarget!.Value;
+        Assert.AreEqual(history.Take(epochs).Sum(h => (long)h.Iterations), targeted.Entries[0].UpdatesToTarget);
+        Assert.AreEqual(history.Take(epochs).Aggregate(TimeSpan.Zero, (sum, h) => sum + h.Elapsed), targeted.Entries[0].TimeToTarget);
+        StringAssert.Contains(targeted.Explain(), "reached the target validation loss");
+
+        Assert.IsTrue(targeted.WithTargetValidationLoss(null).Entries.All(e => e.TimeToTarget is null));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => untargeted.WithTargetValidationLoss(double.NaN));
+    }
+
+    [TestMethod]
     public void ATimeBudgetStopsEachRunAtTheFirstEpochPastIt()
     {
         var result = Sweep(new MLContext(1), new BatchSizeSweepOptions { BatchSizes = [16, 64], TimeBudget = TimeSpan.FromTicks(1), MaximumEpochs = 50 });

@@ -1,0 +1,27 @@
+using System.Globalization;
+using MlNetMiniBatch;
+
+/// <summary>Writes a line per epoch of the sweep, naming the batch size: the sweep trains the batch sizes one after the
+/// other in the order given, so a run's first epoch means the next batch size.</summary>
+internal sealed class EpochLines(IReadOnlyList<int> batchSizes)
+{
+    private int _run = -1;
+    private TimeSpan _runTime;
+
+    public void Write(EpochEndContext context)
+    {
+        if (context.History.Count == 1)
+        {
+            _run++;
+            _runTime = TimeSpan.Zero;
+            Console.WriteLine();
+        }
+        EpochSummary epoch = context.Summary;
+        _runTime += epoch.Elapsed;
+        string name = _run < batchSizes.Count ? Arguments.Name(batchSizes[_run]) : "?";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"batch {name,-5} epoch {epoch.Epoch,3}  {epoch.Iterations,6:N0} updates  train loss {epoch.Train.Loss:F4}  " +
+            $"valid loss {epoch.Validation?.Loss:F4} acc {epoch.Validation?.Accuracy:F4}  noise scale {epoch.GradientNoiseScale?.ToString("G3", CultureInfo.InvariantCulture) ?? "-"}  " +
+            $"{epoch.Elapsed.TotalSeconds:F1} s ({_runTime.TotalSeconds:F1} s in all)"));
+    }
+}
