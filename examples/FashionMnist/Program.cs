@@ -18,7 +18,7 @@ using Spectre.Console;
 
 string? dataArgument = null;
 string plotPath = "learning-curve.png";
-int epochs = 10, batchSize = 32;
+int epochs = 15, batchSize = 32;
 const float validationFraction = 0.1f;
 try
 {
@@ -79,11 +79,15 @@ var trainer = ml.MulticlassClassification.Trainers.NeuralNetwork(new NeuralNetwo
     Epochs = epochs,
     Optimizer = NeuralNetworkOptimizer.Adam,
     LearningRate = 1e-3f,
+    LearningRateSchedule = LearningRateSchedule.CosineDecay(minimumRate: 1e-5f), // settles into a minimum at the end
+    Dropout = 0.2f,                                                             // 10,000 rows overfit a 235k-weight network
     ValidationFraction = validationFraction,
+    EarlyStoppingPatience = 5,                                                  // and end with the best epoch's weights
     Seed = 1,
     Progress = progress,
 });
-Console.WriteLine($"\nTraining 784-256-128-10 MLP: Adam, learning rate 1e-3, batch size {batchSize}, epochs {epochs}");
+Console.WriteLine($"\nTraining 784-256-128-10 MLP: Adam, learning rate 1e-3 with cosine decay, dropout 0.2, batch size {batchSize}, " +
+                  $"up to {epochs} epochs, early stopping on the validation loss");
 var stopwatch = Stopwatch.StartNew();
 NeuralNetworkPredictionTransformer model = progress.Run(() => trainer.Fit(train));
 Console.WriteLine($"Trained in {stopwatch.Elapsed.TotalSeconds:F1} s\n");
