@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>The harness's command line. Every figure it prints is measured in the same invocation.</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [options]
+
+          --quick              short run (1 epoch, fewer repetitions, streaming at 1x and 4x only); about 2 minutes
+          --full               long run (10 epochs, more repetitions)
+          --only SECTION       run one section: gemm, train, stream or infer (comma-separated list allowed)
+          --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
+          --epochs N           override the epochs of the training section
+          --data DIR           Fashion-MNIST idx files (default: /usr/share/datasets/fashion-mnist, else the shipped subset)
+          --cache-dir DIR      where the streaming files are generated (default: $TMPDIR/mlnetminibatch-bench)
+          --stream-multiples L comma-separated multiples of the training set for the streaming section (default 1,4,16)
+          --python PATH        Python interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)
+          --no-peers           skip numpy and PyTorch
+          -h, --help           this text
+
+        Environment for the peers: the harness sets OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs (override with
+        BENCH_OPENBLAS_CORETYPE, empty = leave OpenBLAS to detect), clears OPENBLAS_L2_SIZE, and puts the OpenMP build of
+        OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
+        """;
+
+    public static readonly string[] Sections = { "gemm", "train", "stream", "infer" };
+
+    public bool Quick { get; private set; }
+    public bool Full { get; private set; }
+    public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public int Threads { get; private set; } = 2;
+    public int? EpochsOverride { get; private set; }
+    public string? DataDirectory { get; private set; }
+    public string CacheDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "mlnetminibatch-bench");
+    public int[]? StreamMultiplesOverride { get; private set; }
+    public string? Python { get; private set; }
+    public bool NoPeers { get; private set; }
+    public bool Help { get; private set; }
+
+    /// <summary>Epochs of the training section: 1 quick, 3 normal, 10 full, unless overridden.</summary>
+    public int Epochs => EpochsOverride ?? (Quick ? 1 : Full ? 10 : 3);
+
+    public string Mode => Quick ? "quick" : Full ? "full" : "normal";
+
+    public int[] StreamMultiples => StreamMultiplesOverride ?? (Quick ? new[] { 1, 4 } : new[] { 1, 4, 16 });
+
+    /// <summary>Timed samples per GEMM case (the median is reported) and the time budget of one case.</summary>
+    public int GemmSamples => Quick ? 5 : Full ? 31 : 15;
+
+    public double GemmCaseBudgetSeconds => Quick ? 0.4 : Full ? 6 : 2;
+
+    public bool Runs(string section) => Only.Count == 0 || Only.Contains(section);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value.");
+            switch (arg)
+            {
+                case "--quick": o.Quick = true; break;
+                case "--full": o.Full = true; break;
+                case "--only":
+                    foreach (string s in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!Sections.Contains(s, StringComparer.OrdinalIgnoreCase))
+                            throw new ArgumentException($"--only: unknown section '{s}' (sections: {string.Join(", ", Sections)}).");
+                        o.Only.Add(s);
+                    }
+                    break;
+                case "--threads": o.Threads = Positive(arg, Value()); break;
+                case "--epochs": o.EpochsOverride = Positive(arg, Value()); break;
+                case "--data": o.DataDirectory = Value(); break;
+                case "--cache-dir": o.CacheDirectory = Value(); break;
+                case "--stream-multiples":
+                    o.StreamMultiplesOverride = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(s => Positive(arg, s)).Distinct().Order().ToArray();
+                    if (o.StreamMultiplesOverride.Length == 0) throw new ArgumentException("--stream-multiples needs at least one value.");
+                    break;
+                case "--python": o.Python = Value(); break;
+                case "--no-peers": o.NoPeers = true; break;
+                case "-h" or "--help": o.Help = true; break;
+                default: throw new ArgumentException($"Unknown option '{arg}'.");
+            }
+        }
+        if (o.Quick && o.Full) throw new ArgumentException("--quick and --full exclude each other.");
+        return o;
+    }
+
+    private static int Positive(string option, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n : throw new ArgumentException($"{option} needs a positive integer, got '{value}'.");
+}

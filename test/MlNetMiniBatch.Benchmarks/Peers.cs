@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+using System.Text.Json;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>Runs the Python peers (numpy sgemm, PyTorch) as subprocesses with the tuned OpenBLAS environment.</summary>
+internal sealed class Peers
+{
+    private readonly BenchOptions _options;
+    private readonly Dictionary<string, (string? Interpreter, string? Problem)> _modules = new();
+
+    public Peers(BenchOptions options) => _options = options;
+
+    /// <summary>Directory of the peer scripts (copied next to the harness by the build).</summary>
+    public static string ScriptDirectory => Path.Combine(AppContext.BaseDirectory, "peers");
+
+    /// <summary>Directory of the OpenMP build of OpenBLAS, or null when it is not installed.</summary>
+    public static string? OpenBlasOpenMpDirectory
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("BENCH_OPENBLAS_DIR") is { Length: > 0 } overridden)
+                return overridden;
+            string multiarch = RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 => "x86_64-linux-gnu",
+                Architecture.Arm64 => "aarch64-linux-gnu",
+                _ => "",
+            };
+            string directory = $"/usr/lib/{multiarch}/openblas-openmp";
+            return multiarch.Length > 0 && File.Exists(Path.Combine(directory, "libblas.so.3")) ? directory : null;
+        }
+    }
+
+    /// <summary>OPENBLAS_CORETYPE given to the peers: SkylakeX on AVX-512 CPUs (OpenBLAS 0.3.21 does not recognise newer
+    /// ones and falls back to SSE3 kernels), else none (OpenBLAS detects); BENCH_OPENBLAS_CORETYPE overrides.</summary>
+    public static string? CoreType
+    {
+        get
+        {
+            string? overridden = Environment.GetEnvironmentVariable("BENCH_OPENBLAS_CORETYPE");
+            if (overridden is not null) return overridden.Length > 0 ? overridden : null;
+            return Avx512F.IsSupported ? "SkylakeX" : null;
+        }
+    }
+
+    /// <summary>One line describing the environment the peers get.</summary>
+    public static string EnvironmentDescription =>
+        $"OPENBLAS_CORETYPE={CoreType ?? "(unset)"}, OPENBLAS_L2_SIZE unset, " +
+        $"OpenBLAS {(OpenBlasOpenMpDirectory is { } d ? "OpenMP build from " + d : "as installed (no OpenMP build found: apt-get install libopenblas0-openmp)")}";
+
+    /// <summary>Null when <paramref name="module"/> imports in one of the interpreters (--python, else python3 on PATH,
+    /// then /usr/bin/python3, where Debian's python3-numpy and python3-torch live); otherwise why not.</summary>
+    public string? Missing(string module) => Resolve(module).Problem;
+
+    private (string? Interpreter, string? Problem) Resolve(string module)
+    {
+        if (_options.NoPeers) return (null, "skipped (--no-peers)");
+        if (_modules.TryGetValue(module, out var known)) return known;
+        string[] candidates = _options.Python is { } explicitPython ? new[] { explicitPython } : new[] { "python3", "/usr/bin/python3" };
+        string problem = $"no Python interpreter ({string.Join(", ", candidates)})";
+        foreach (string python in candidates)
+        {
+            var (exit, output) = Run(python, new[] { "-c", $"import {module}" }, threads: 1, TimeSpan.FromMinutes(2), echo: false);
+            if (exit == 0) return _modules[module] = (python, null);
+            if (exit == -1) continue;
+            problem = output.Contains("ModuleNotFoundError", StringComparison.Ordinal)
+                ? $"Python module '{module}' is not installed (apt-get install python3-{module})"
+                : $"'import {module}' failed: {output.Trim().Split('\n').Last()}";
+        }
+        return _modules[module] = (null, problem);
+    }
+
+    /// <summary>Runs a peer script and returns the JSON objects of its <c>PEER {json}</c> lines; other output is echoed, indented.</summary>
+    public List<JsonElement> RunScript(string module, string script, IEnumerable<string> arguments, int threads, TimeSpan timeout)
+    {
+        string python = Resolve(module).Interpreter ?? throw new InvalidOperationException($"{module}: {Missing(module)}");
+        string path = Path.Combine(ScriptDirectory, script);
+        var (exit, output) = Run(python, new[] { "-u", path }.Concat(arguments), threads, timeout, echo: true);
+        var results = new List<JsonElement>();
+        foreach (string line in output.Split('\n'))
+            if (line.StartsWith("PEER ", StringComparison.Ordinal))
+                results.Add(JsonDocument.Parse(line.AsMemory(5)).RootElement.Clone());
+        if (exit != 0)
+            Report.Note($"{script} exited with code {exit}{(exit == -2 ? " (timed out)" : "")}.");
+        return results;
+    }
+
+    /// <summary>Exit code (−1: could not start, −2: timed out) and the combined output.</summary>
+    private static (int Exit, string Output) Run(string python, IEnumerable<string> arguments, int threads, TimeSpan timeout, bool echo)
+    {
+        var start = new ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in arguments) start.ArgumentList.Add(a);
+        ConfigureEnvironment(start.Environment, threads);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null.");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return (-1, e.Message);
+        }
+        using (process)
+        {
+            var output = new System.Text.StringBuilder();
+            void OnLine(object? sender, DataReceivedEventArgs e)
+            {
+                if (e.Data is null) return;
+                lock (output) output.Append(e.Data).Append('\n');
+                if (echo && !e.Data.StartsWith("PEER ", StringComparison.Ordinal))
+                    Console.WriteLine($"    | {e.Data}");
+            }
+            process.OutputDataReceived += OnLine;
+            process.ErrorDataReceived += OnLine;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            if (!process.WaitForExit(timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                return (-2, output.ToString());
+            }
+            process.WaitForExit(); // drains the asynchronous readers
+            lock (output) return (process.ExitCode, output.ToString());
+        }
+    }
+
+    private static void ConfigureEnvironment(IDictionary<string, string?> environment, int threads)
+    {
+        environment.Remove("OPENBLAS_L2_SIZE");
+        if (CoreType is { } core) environment["OPENBLAS_CORETYPE"] = core;
+        else environment.Remove("OPENBLAS_CORETYPE");
+        if (OpenBlasOpenMpDirectory is { } directory)
+        {
+            string? existing = environment.TryGetValue("LD_LIBRARY_PATH", out string? v) ? v : null;
+            environment["LD_LIBRARY_PATH"] = string.IsNullOrEmpty(existing) ? directory : directory + ":" + existing;
+        }
+        string t = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["OPENBLAS_NUM_THREADS"] = t;
+        environment["OMP_NUM_THREADS"] = t;
+        environment["MKL_NUM_THREADS"] = t;
+        environment["PYTHONDONTWRITEBYTECODE"] = "1";
+    }
+}
+
+internal static class Json
+{
+    public static double? Number(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+
+    public static string? Text(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.ML;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>Section 3: peak resident memory while training one epoch from a binary file of 1×, 4× and 16× the
+/// Fashion-MNIST training set, each in a child process of its own so that each peak is that size's alone.</summary>
+internal static class StreamBench
+{
+    public const string ChildFlag = "--stream-child";
+    private const int Batch = 128;
+    private const double TargetRatio = 1.10;
+
+    public static void Run(BenchContext context)
+    {
+        BenchOptions options = context.Options;
+        Report.Heading($"3. Streaming: peak RSS training 1 epoch from a binary file (batch {Batch}, {options.Threads} thread(s), child process per size)");
+        string dataDirectory = context.Options.DataDirectory is { } d ? d : FindDataDirectory();
+        var (labels, images, rows) = ReadTrainingSet(dataDirectory);
+        Directory.CreateDirectory(options.CacheDirectory);
+
+        var multiples = new List<int>();
+        long bytesPerCopy = (long)rows * BinaryRecordDataView.RecordSize;
+        long free = new DriveInfo(Path.GetFullPath(options.CacheDirectory)).AvailableFreeSpace;
+        foreach (int m in options.StreamMultiples)
+        {
+            string path = FilePath(options, m, rows);
+            long size = bytesPerCopy * m;
+            bool present = File.Exists(path) && new FileInfo(path).Length == size;
+            if (!present && size + (512L << 20) > free)
+            {
+                Report.Note($"skipping {m}x: {size / 1e6:F0} MB needed, {free / 1e6:F0} MB free in {options.CacheDirectory}");
+                continue;
+            }
+            if (!present)
+            {
+                var stopwatch = Stopwatch.StartNew();
+                Generate(path, labels, images, rows, m);
+                free -= size;
+                Report.Note($"generated {path} ({size / 1e6:F0} MB) in {stopwatch.Elapsed.TotalSeconds:F1} s");
+            }
+            multiples.Add(m);
+        }
+        if (multiples.Count == 0) return;
+
+        var results = new List<(int Multiple, long Rows, long FileBytes, JsonElement Child)>();
+        foreach (int m in multiples)
+        {
+            string path = FilePath(options, m, rows);
+            JsonElement? child = RunChild(path, options.Threads);
+            if (child is not { } c)
+            {
+                Report.Note($"{m}x: the child process reported nothing.");
+                continue;
+            }
+            results.Add((m, rows * (long)m, new FileInfo(path).Length, c));
+        }
+        if (results.Count == 0) return;
+
+        double basePeak = results[0].Child.Number("peak_rss_bytes") ?? double.NaN;
+        var table = new Table("file", "rows", "file MB", "peak RSS MB", "vs smallest", "managed heap MB", "rows/s", "seconds");
+        foreach (var (m, r, bytes, c) in results)
+        {
+            double peak = c.Number("peak_rss_bytes") ?? double.NaN;
+            table.Add($"{m}x", Report.Thousands(r), Report.F(bytes / 1e6, 0), Report.F(peak / 1048576.0), Report.F(peak / basePeak, 3),
+                Report.F((c.Number("gc_heap_bytes") ?? double.NaN) / 1048576.0), Report.Thousands(c.Number("rows_per_s")), Report.F(c.Number("seconds")));
+            Report.Bench("stream", $"x{m}", ("multiple", m), ("rows", r), ("file_bytes", bytes), ("peak_rss_bytes", peak),
+                ("peak_working_set_bytes", c.Number("peak_working_set_bytes")), ("rss_before_training_bytes", c.Number("rss_before_bytes")),
+                ("ratio_to_smallest", peak / basePeak), ("rows_per_s", c.Number("rows_per_s")), ("seconds", c.Number("seconds")),
+                ("batch", Batch), ("threads", options.Threads));
+        }
+        table.Print();
+        var (lastM, _, _, last) = results[^1];
+        double ratio = (last.Number("peak_rss_bytes") ?? double.NaN) / basePeak;
+        Report.Note($"Peak RSS {lastM}x / {results[0].Multiple}x = {ratio:F3} (target ≤ {TargetRatio:F2} for 16x / 1x: " +
+                    $"{(lastM == 16 && results[0].Multiple == 1 ? (ratio <= TargetRatio ? "met" : "not met") : "not measured at 16x / 1x")})");
+        Report.Bench("stream", "ratio", ("largest", lastM), ("smallest", results[0].Multiple), ("ratio", ratio), ("target", TargetRatio),
+            ("met", lastM == 16 && results[0].Multiple == 1 ? ratio <= TargetRatio : null));
+    }
+
+    private static string FindDataDirectory() =>
+        MlNetMiniBatch.Examples.FashionMnistData.FindDataDirectory(null, Path.Combine(AppContext.BaseDirectory, "data"))
+        ?? throw new FileNotFoundException("No Fashion-MNIST idx files; pass --data DIR.");
+
+    private static string FilePath(BenchOptions options, int multiple, int rows) =>
+        Path.Combine(options.CacheDirectory, $"fashion-train-{rows}-x{multiple}.bin");
+
+    /// <summary>Writes the training set <paramref name="multiple"/> times as [label, 784 pixels] records (to a temporary
+    /// name first, so an interrupted run leaves no short file behind).</summary>
+    private static void Generate(string path, byte[] labels, byte[] images, int rows, int multiple)
+    {
+        var copy = new byte[(long)rows * BinaryRecordDataView.RecordSize];
+        for (int r = 0; r < rows; r++)
+        {
+            copy[(long)r * BinaryRecordDataView.RecordSize] = labels[r];
+            Buffer.BlockCopy(images, r * BinaryRecordDataView.Pixels, copy, r * BinaryRecordDataView.RecordSize + 1, BinaryRecordDataView.Pixels);
+        }
+        string temporary = path + ".partial";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            for (int m = 0; m < multiple; m++)
+                stream.Write(copy);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Labels and pixels of the idx training files (plain or gzipped), without their headers.</summary>
+    private static (byte[] Labels, byte[] Images, int Rows) ReadTrainingSet(string directory)
+    {
+        static byte[] Read(string directory, string name, int headerBytes)
+        {
+            string path = File.Exists(Path.Combine(directory, name)) ? Path.Combine(directory, name) : Path.Combine(directory, name + ".gz");
+            using Stream file = File.OpenRead(path);
+            using Stream input = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
+            using var memory = new MemoryStream();
+            input.CopyTo(memory);
+            return memory.ToArray()[headerBytes..];
+        }
+        byte[] labels = Read(directory, "train-labels-idx1-ubyte", 8);
+        byte[] images = Read(directory, "train-images-idx3-ubyte", 16);
+        if (images.Length != labels.Length * BinaryRecordDataView.Pixels)
+            throw new InvalidDataException($"{directory}: {labels.Length} labels but {images.Length / (double)BinaryRecordDataView.Pixels} images.");
+        return (labels, images, labels.Length);
+    }
+
+    /// <summary>Starts this program again in child mode and returns its result line.</summary>
+    private static JsonElement? RunChild(string path, int threads)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("Unknown process path.");
+        var start = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.FileName = self;
+            start.ArgumentList.Add(typeof(StreamBench).Assembly.Location);
+        }
+        else
+            start.FileName = self;
+        foreach (string a in new[] { ChildFlag, path, threads.ToString(CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child process.");
+        JsonElement? result = null;
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"    | {e.Data}"); };
+        process.BeginErrorReadLine();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            if (line.StartsWith("CHILD ", StringComparison.Ordinal))
+                result = JsonDocument.Parse(line.AsMemory(6)).RootElement.Clone();
+            else
+                Console.WriteLine($"    | {line}");
+        }
+        process.WaitForExit();
+        if (process.ExitCode != 0) Report.Note($"child process for {Path.GetFileName(path)} exited with code {process.ExitCode}");
+        return result;
+    }
+
+    /// <summary>Child mode: train one epoch from the file and report this process's peak resident set.</summary>
+    public static int ChildMain(string[] args)
+    {
+        string path = args[1];
+        int threads = int.Parse(args[2], CultureInfo.InvariantCulture);
+        var ml = new MLContext(seed: 1);
+        var data = new BinaryRecordDataView(path);
+        var (_, rssBefore) = Machine.ResidentSet();
+        var options = new NeuralNetworkOptions
+        {
+            HiddenLayers = new[] { 256, 128 },
+            BatchSize = Batch,
+            Epochs = 1,
+            Optimizer = NeuralNetworkOptimizer.Sgd,
+            LearningRate = 0.05f,
+            Momentum = 0.9f,
+            Shuffle = false, // the file view cannot shuffle
+            Seed = 1,
+            NumberOfThreads = threads,
+        };
+        long rowsTotal = data.GetRowCount() ?? 0;
+        options.OnEpochEnd = e => Console.WriteLine(
+            $"{Path.GetFileName(path)}: {e.Summary.Rows:N0} rows in {e.Summary.Elapsed.TotalSeconds:F1} s");
+        NeuralNetworkPredictionTransformer model = ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data);
+        EpochSummary epoch = model.Model.History[^1];
+        var (peak, current) = Machine.ResidentSet();
+        using var self = Process.GetCurrentProcess();
+        var record = new Dictionary<string, object?>
+        {
+            ["rows"] = epoch.Rows,
+            ["rows_in_file"] = rowsTotal,
+            ["seconds"] = epoch.Elapsed.TotalSeconds,
+            ["rows_per_s"] = epoch.Rows / epoch.Elapsed.TotalSeconds,
+            ["peak_rss_bytes"] = peak ?? self.PeakWorkingSet64,
+            ["rss_bytes"] = current,
+            ["rss_before_bytes"] = rssBefore,
+            ["peak_working_set_bytes"] = self.PeakWorkingSet64,
+            ["gc_heap_bytes"] = GC.GetGCMemoryInfo().HeapSizeBytes,
+            ["gc_allocated_bytes"] = GC.GetTotalAllocatedBytes(),
+            ["train_loss"] = epoch.TrainLoss,
+        };
+        Console.WriteLine("CHILD " + JsonSerializer.Serialize(record));
+        return 0;
+    }
+}

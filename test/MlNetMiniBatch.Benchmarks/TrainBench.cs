@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>Section 2: training rows/s and test accuracy of the 784-256-128-10 network on Fashion-MNIST at batch
+/// sizes 32, 128 and 512, against PyTorch running the same network, optimizer and epochs in a subprocess.</summary>
+internal static class TrainBench
+{
+    private static readonly int[] BatchSizes = { 32, 128, 512 };
+
+    /// <summary>Targets of issue 3: rows/s ratio ours/PyTorch per batch size; accuracy within 0.5 points.</summary>
+    private static double TargetRatio(int batch) => batch == 32 ? 2.0 : 1.2;
+
+    private sealed record RunResult(int Batch, bool Noise, double RowsPerSecond, double MedianEpochRowsPerSecond, double Seconds,
+        long Rows, double Accuracy, double FitSeconds, double? ForeignShare);
+
+    public static void Run(BenchContext context, Peers peers)
+    {
+        BenchOptions options = context.Options;
+        int epochs = options.Epochs, threads = options.Threads;
+        Report.Heading($"2. Training: 784-256-128-10 ReLU, SGD momentum 0.9, lr 0.05, shuffled, {epochs} epoch(s), {threads} thread(s)");
+        _ = context.Train; // load and cache before anything is timed
+
+        var ours = new List<RunResult>();
+        foreach (int batch in BatchSizes)
+            ours.Add(TrainOurs(context, batch, noise: false, epochs, threads));
+        ours.Add(TrainOurs(context, 128, noise: true, epochs, threads));
+
+        var torch = new Dictionary<int, (double RowsPerSecond, double Accuracy)>();
+        string? torchInfo = null;
+        string? missing = peers.Missing("torch");
+        if (missing is null)
+        {
+            Report.Note($"PyTorch peer ({Peers.EnvironmentDescription}):");
+            var snapshot = CpuSnapshot.Take();
+            var results = peers.RunScript("torch", "torch_mlp.py", new[]
+            {
+                "--data", context.DataDirectory, "--batch-sizes", string.Join(',', BatchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", "1",
+            }, threads, TimeSpan.FromMinutes(60));
+            double? foreign = snapshot.ForeignShare(CpuSnapshot.Take());
+            foreach (JsonElement r in results)
+            {
+                if (r.Text("kind") == "torch-info")
+                    torchInfo = $"PyTorch {r.Text("torch")}, {r.Number("torch_threads")} threads, {r.Text("blas") ?? "BLAS"} {r.Text("version")} kernel {r.Text("kernel") ?? "?"} ({r.Text("threading") ?? "?"})";
+                else if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc)
+                {
+                    torch[(int)b] = (rps, acc);
+                    Report.Bench("train", $"torch/b{(int)b}", ("batch", (int)b), ("epochs", epochs), ("threads", threads),
+                        ("rows_per_s", rps), ("test_accuracy", acc), ("seconds", r.Number("seconds")), ("foreign_cpu_share", foreign));
+                }
+            }
+        }
+        else
+            Report.Note($"PyTorch peer skipped: {missing}. Our figures follow without ratios.");
+
+        Console.WriteLine();
+        Report.Note("rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch: the epoch loops);");
+        Report.Note("initialisation: ours He-uniform weights, zero biases; PyTorch its nn.Linear default (Kaiming-uniform a=√5).");
+        if (torchInfo is not null) Report.Note($"Peer: {torchInfo}");
+        var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch", "target", "ours acc", "PyTorch acc", "Δacc (pts)", "other load");
+        foreach (RunResult run in ours.Where(r => !r.Noise))
+        {
+            (double Rps, double Acc)? peer = torch.TryGetValue(run.Batch, out var p) ? p : null;
+            double? ratio = peer is { } pp ? run.RowsPerSecond / pp.Rps : null;
+            double? delta = peer is { } pa ? 100 * (run.Accuracy - pa.Acc) : null;
+            string target = $"≥{TargetRatio(run.Batch):F1}x" + (ratio is { } rt ? (rt >= TargetRatio(run.Batch) ? " met" : " not met") : "");
+            table.Add(run.Batch.ToString(CultureInfo.InvariantCulture), Report.Thousands(run.RowsPerSecond), Report.Thousands(peer?.Rps),
+                Report.Ratio(run.RowsPerSecond, peer?.Rps), target, Report.F(run.Accuracy, 4), Report.F(peer?.Acc, 4),
+                delta is { } d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-",
+                run.ForeignShare is { } f ? $"{100 * f:F0}%" : "?");
+            Report.Bench("train", $"compare/b{run.Batch}", ("batch", run.Batch), ("epochs", epochs), ("threads", threads),
+                ("ours_rows_per_s", run.RowsPerSecond), ("torch_rows_per_s", peer?.Rps), ("ratio", ratio), ("target_ratio", TargetRatio(run.Batch)),
+                ("ratio_met", ratio is { } r1 ? r1 >= TargetRatio(run.Batch) : null), ("ours_accuracy", run.Accuracy), ("torch_accuracy", peer?.Acc),
+                ("accuracy_delta_points", delta), ("accuracy_met", delta is { } d1 ? Math.Abs(d1) <= 0.5 : null));
+        }
+        table.Print();
+
+        RunResult off = ours.First(r => r.Batch == 128 && !r.Noise), on = ours.First(r => r.Noise);
+        double overhead = 100 * (off.RowsPerSecond / on.RowsPerSecond - 1);
+        double overheadMedianEpoch = 100 * (off.MedianEpochRowsPerSecond / on.MedianEpochRowsPerSecond - 1);
+        Console.WriteLine();
+        var noise = new Table("batch 128", "rows/s (all epochs)", "rows/s (median epoch)", "test acc");
+        noise.Add("MeasureGradientNoise = false", Report.Thousands(off.RowsPerSecond), Report.Thousands(off.MedianEpochRowsPerSecond), Report.F(off.Accuracy, 4));
+        noise.Add("MeasureGradientNoise = true", Report.Thousands(on.RowsPerSecond), Report.Thousands(on.MedianEpochRowsPerSecond), Report.F(on.Accuracy, 4));
+        noise.Print();
+        Report.Note($"Gradient-noise overhead: {overhead:F1}% over all epochs, {overheadMedianEpoch:F1}% on the median epoch (target < 5%: " +
+                    $"{(overhead < 5 ? "met" : "not met")}; differences of a few % are within run-to-run noise on a shared 2-core machine)");
+        Report.Bench("train", "noise-overhead/b128", ("rows_per_s_off", off.RowsPerSecond), ("rows_per_s_on", on.RowsPerSecond),
+            ("overhead_percent", overhead), ("overhead_percent_median_epoch", overheadMedianEpoch), ("target_percent", 5.0), ("met", overhead < 5));
+    }
+
+    private static RunResult TrainOurs(BenchContext context, int batch, bool noise, int epochs, int threads)
+    {
+        MLContext ml = context.ML;
+        NeuralNetworkOptions trainerOptions = context.TrainerOptions(batch, epochs, threads);
+        trainerOptions.MeasureGradientNoise = noise;
+        string label = $"batch {batch}{(noise ? " + noise" : "")}";
+        trainerOptions.OnEpochEnd = e =>
+            Report.Note($"ours, {label}, epoch {e.Summary.Epoch}/{epochs}: {e.Summary.Rows / e.Summary.Elapsed.TotalSeconds:N0} rows/s ({e.Summary.Elapsed.TotalSeconds:F1} s)");
+        var snapshot = CpuSnapshot.Take();
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        NeuralNetworkPredictionTransformer model = ml.MulticlassClassification.Trainers.NeuralNetwork(trainerOptions).Fit(context.Train);
+        double fitSeconds = stopwatch.Elapsed.TotalSeconds;
+        double? foreign = snapshot.ForeignShare(CpuSnapshot.Take());
+        IReadOnlyList<EpochSummary> history = model.Model.History;
+        long rows = history.Sum(h => h.Rows);
+        double seconds = history.Sum(h => h.Elapsed.TotalSeconds);
+        double medianEpoch = Stats.Median(history.Select(h => h.Rows / h.Elapsed.TotalSeconds).ToList());
+        double accuracy = ml.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
+        if (batch == 128 && !noise) context.Model = model;
+        Report.Bench("train", $"ours/b{batch}{(noise ? "-noise" : "")}", ("batch", batch), ("epochs", epochs), ("threads", threads),
+            ("measure_gradient_noise", noise), ("rows_per_s", rows / seconds), ("median_epoch_rows_per_s", medianEpoch), ("rows", rows),
+            ("seconds", seconds), ("fit_seconds", fitSeconds), ("test_accuracy", accuracy), ("foreign_cpu_share", foreign),
+            ("data", context.DataKind));
+        return new RunResult(batch, noise, rows / seconds, medianEpoch, seconds, rows, accuracy, fitSeconds, foreign);
+    }
+}
