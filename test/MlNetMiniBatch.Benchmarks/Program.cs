@@ -49,6 +49,7 @@ if (options.Runs("train")) TrainBench.Run(context, peers);
 if (options.Runs("stream")) StreamBench.Run(context);
 if (options.Runs("infer")) InferBench.Run(context);
 
+Targets.Print();
 Console.WriteLine();
 Console.WriteLine($"Done in {total.Elapsed.TotalSeconds:F0} s; load average at the end: {Machine.LoadAverage}");
 Report.Bench("meta", "end", ("seconds", total.Elapsed.TotalSeconds), ("load_average", Machine.LoadAverage));

@@ -103,3 +103,21 @@ internal static class Stats
         return sorted.Length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
     }
 }
+
+/// <summary>The targets of issue 3, collected from the sections and printed together at the end.</summary>
+internal static class Targets
+{
+    private static readonly List<(string What, string Measured, string Target, bool? Met)> Items = new();
+
+    public static void Add(string what, string measured, string target, bool? met) => Items.Add((what, measured, target, met));
+
+    public static void Print()
+    {
+        if (Items.Count == 0) return;
+        Report.Heading("Targets (issue 3), measured in this run");
+        var table = new Table("target", "measured", "wanted", "status");
+        foreach (var (what, measured, target, met) in Items)
+            table.Add(what, measured, target, met switch { true => "met", false => "NOT MET", null => "n/a" });
+        table.Print();
+    }
+}
