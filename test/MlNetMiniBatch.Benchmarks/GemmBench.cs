@@ -62,6 +62,8 @@ internal static class GemmBench
                     if (r.Text("kind") == "blas")
                     {
                         blasDescription = $"OpenBLAS {r.Text("version")} kernel {r.Text("kernel") ?? "?"} ({r.Text("threading") ?? "?"})";
+                        if (r.Text("kernel") is { } kernel && (kernel.Contains("Prescott", StringComparison.OrdinalIgnoreCase) || kernel.Contains("Generic", StringComparison.OrdinalIgnoreCase)))
+                            Report.Note($"warning: OpenBLAS runs its {kernel} kernel, far below this CPU's best; set BENCH_OPENBLAS_CORETYPE (e.g. Haswell, SkylakeX).");
                         if (r.Number("threads") is { } reported && (int)reported != t)
                             Report.Note($"warning: OpenBLAS reports {reported} threads, {t} requested.");
                     }
