@@ -33,6 +33,7 @@ internal static class GemmBench
         int[] threadCounts = new[] { 1, options.Threads }.Distinct().ToArray();
 
         // The roof first, while nothing else of ours is warm.
+        var snapshot = CpuSnapshot.Take();
         var roof = new Dictionary<int, double>();
         foreach (int t in threadCounts)
         {
@@ -75,7 +76,10 @@ internal static class GemmBench
         else
             Report.Note($"Reference skipped: {missing}. Our figures follow without ratios.");
 
+        double? foreign = snapshot.ForeignShare(CpuSnapshot.Take());
         Console.WriteLine();
+        Report.Note($"Other processes used {(foreign is { } f ? $"{100 * f:F0}%" : "?")} of the cores during this section" +
+                    (foreign > 0.1 ? ": the roof and both sides' GFLOPS are low by about that much or more." : "."));
         Report.Note($"FMA roof ({FmaRoof.Width}, 12 independent chains): " +
                     string.Join(", ", threadCounts.Select(t => $"{Report.F(roof[t])} GFLOPS on {t} thread(s)")));
         Report.Note($"Reference: {blasDescription ?? "none"}");
