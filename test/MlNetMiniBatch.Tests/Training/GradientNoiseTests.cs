@@ -76,6 +76,29 @@ public sealed class GradientNoiseTests
     }
 
     [TestMethod]
+    public void TheParameterSampleKeepsTheRatioOnAManyParameterGradient()
+    {
+        // Batch gradients g = G + ε/√b with ε ~ N(0, σ²) per coordinate: B_simple = P·σ² / |G|². G is uneven across
+        // the parameters (large in the first half), so a sample that missed parts of the vector would show.
+        const int parameters = 20_000, batchSize = 32;
+        const double sigma = 4;
+        var truth = Enumerable.Range(0, parameters).Select(j => j < parameters / 2 ? 1.0 : 0.1).ToArray();
+        double expected = parameters * sigma * sigma / truth.Sum(v => v * v);
+        var estimator = new MlNetMiniBatch.Training.GradientNoiseEstimator(parameters);
+        estimator.StartEpoch();
+        var random = new Random(9);
+        var gradient = new float[parameters];
+        for (int batch = 0; batch < 800; batch++)
+        {
+            for (int j = 0; j < parameters; j++)
+                gradient[j] = (float)(truth[j] + sigma * Synthetic.Gaussian(random) / Math.Sqrt(batchSize));
+            estimator.Add(gradient, batchSize);
+        }
+        double measured = estimator.EpochEstimate()!.Value;
+        Assert.AreEqual(expected, measured, 0.1 * expected, $"measured {measured:G4}, expected {expected:G4}");
+    }
+
+    [TestMethod]
     public void TheModelSuggestsABatchSizeAndSaysWhy()
     {
         var (measured, _, model) = Measure(labelNoise: 3, batchSize: 256);
