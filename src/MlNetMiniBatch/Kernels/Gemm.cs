@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Kernels;
 
@@ -33,6 +34,53 @@ internal static unsafe partial class Gemm
         bool accumulate,
         int threads = 1,
         SimdPath path = SimdPath.Auto)
+        => MultiplyCore(transposeA, transposeB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, threads, path, default);
+
+    /// <summary>
+    /// A dense layer's forward product with its epilogue fused in: <c>z = a·b + bias</c> (row-broadcast bias), then
+    /// <c>activated = f(z)</c> when <paramref name="activated"/> is not empty, tile by tile while each tile is in cache.
+    /// </summary>
+    public static void MultiplyAddBias(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> z, ReadOnlySpan<float> bias, NeuralNetworkActivation activation, Span<float> activated, int threads)
+    {
+        if (bias.Length < n || (!activated.IsEmpty && activated.Length < (long)m * n))
+            throw new ArgumentException("The bias needs n values and the activation output m×n.");
+        fixed (float* pBias = bias)
+        fixed (float* pOut = activated)
+        {
+            var epilogue = new GemmEpilogue
+            {
+                Kind = EpilogueKind.BiasActivation, Activation = activation, Bias = pBias, Out = activated.IsEmpty ? null : pOut, Ld = n,
+            };
+            MultiplyCore(false, false, m, n, k, a, lda, b, ldb, z, n, accumulate: false, threads, SimdPath.Auto, epilogue);
+        }
+    }
+
+    /// <summary>
+    /// A dense layer's input gradient with the layer below's activation derivative fused in:
+    /// <c>d = (dZ·Wᵀ) ⊙ mask ⊙ f'(z)</c>, where <paramref name="z"/> and <paramref name="activation"/>'s output
+    /// <paramref name="a"/> are that layer's, and <paramref name="mask"/> (optional) its dropout multipliers.
+    /// </summary>
+    public static void MultiplyTransposedTimesDerivative(int m, int n, int k, ReadOnlySpan<float> dz, int lddz, ReadOnlySpan<float> w, int ldw,
+        Span<float> d, NeuralNetworkActivation activation, ReadOnlySpan<float> z, ReadOnlySpan<float> a, ReadOnlySpan<float> mask, int threads)
+    {
+        long size = (long)m * n;
+        if (z.Length < size || a.Length < size || (!mask.IsEmpty && mask.Length < size))
+            throw new ArgumentException("z, a and the mask need m×n values.");
+        fixed (float* pz = z)
+        fixed (float* pa = a)
+        fixed (float* pMask = mask)
+        {
+            var epilogue = new GemmEpilogue
+            {
+                Kind = EpilogueKind.ActivationDerivative, Activation = activation, Z = pz, A = pa, Mask = mask.IsEmpty ? null : pMask, Ld = n,
+            };
+            MultiplyCore(false, true, m, n, k, dz, lddz, w, ldw, d, n, accumulate: false, threads, SimdPath.Auto, epilogue);
+        }
+    }
+
+    private static void MultiplyCore(bool transposeA, bool transposeB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, int threads, SimdPath path, GemmEpilogue epilogue)
     {
         Validate(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -73,12 +121,15 @@ internal static unsafe partial class Gemm
                 TransposeA = transposeA,
                 TransposeB = transposeB,
                 Accumulate = accumulate,
+                Epilogue = epilogue,
             };
             bool use512 = resolved == SimdPath.Vector512;
             if (m <= GemmSmallRows.MaxRows && !transposeB && resolved != SimdPath.Scalar
                 && GemmSmallRows.IsSupported(use512))
             {
                 GemmSmallRows.Multiply(in args, threads, use512);
+                if (epilogue.Kind != EpilogueKind.None)
+                    epilogue.Apply(0, 0, m, n, pc, ldc); // at most three rows: one pass while they are still in cache
                 return;
             }
 

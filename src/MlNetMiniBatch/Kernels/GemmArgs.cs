@@ -18,4 +18,7 @@ internal unsafe struct GemmArgs
     public bool TransposeA;
     public bool TransposeB;
     public bool Accumulate;
+
+    /// <summary>Applied to every tile of C once its last k block is done; <see cref="EpilogueKind.None"/> for a plain GEMM.</summary>
+    public GemmEpilogue Epilogue;
 }

@@ -85,6 +85,7 @@ internal static unsafe class GemmDriver<TKernel>
             {
                 int kc = Math.Min(kcStep, k - pc);
                 bool add = g.Accumulate || pc > 0;
+                bool finish = pc + kc == k && g.Epilogue.Kind != EpilogueKind.None;
                 float* bBlock = g.TransposeB ? g.B + (jc * g.Ldb) + pc : g.B + (pc * g.Ldb) + jc;
 
                 // An untransposed B already has each k step's columns contiguous, so full-width panels are read in
@@ -132,6 +133,11 @@ internal static unsafe class GemmDriver<TKernel>
                             {
                                 TKernel.Run(kc, ap, bp, bStep, tile, nr, add: false);
                                 StoreEdge(tile, nr, cp, g.Ldc, h, w, add);
+                            }
+
+                            if (finish)
+                            {
+                                g.Epilogue.Apply(ic + ir, jc + jr, h, w, cp, g.Ldc);
                             }
                         }
                     }

@@ -35,22 +35,13 @@ internal sealed class MultilayerPerceptron
         {
             int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
             var z = buffers.PreActivation(l, rows);
-            // z[rows × fanOut] = input[rows × fanIn] · W[fanIn × fanOut] + b
-            Gemm.Multiply(false, false, rows, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z, fanOut,
-                accumulate: false, threads);
-            var bias = Layout.Bias(parameters, l);
-            for (int r = 0; r < rows; r++)
-                TensorPrimitives.Add(z.Slice(r * fanOut, fanOut), bias, z.Slice(r * fanOut, fanOut));
-            if (l < Layout.LayerCount - 1)
-            {
-                var a = buffers.Activation(l, rows);
-                Activations.Forward(Activation, z, a);
-                layerInput = dropout > 0 ? Dropout(a, buffers, l, rows, dropout, dropoutSeed) : a;
-            }
-            else
-            {
-                layerInput = z;
-            }
+            bool hidden = l < Layout.LayerCount - 1;
+            var a = hidden ? buffers.Activation(l, rows) : Span<float>.Empty;
+            // z[rows × fanOut] = input[rows × fanIn] · W[fanIn × fanOut] + b, and a = f(z) for a hidden layer,
+            // the bias and activation applied to each tile of z as the GEMM finishes it.
+            Gemm.MultiplyAddBias(rows, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z,
+                Layout.Bias(parameters, l), Activation, a, threads);
+            layerInput = !hidden ? z : dropout > 0 ? Dropout(a, buffers, l, rows, dropout, dropoutSeed) : a;
         }
         return layerInput;
     }
@@ -80,13 +71,12 @@ internal sealed class MultilayerPerceptron
                 TensorPrimitives.Add(dB, upstream.Slice(r * fanOut, fanOut), dB);
             if (l == 0)
                 break;
-            // dA[rows × fanIn] = dZ[rows × fanOut] · Wᵀ[fanOut × fanIn], then dZ of the layer below = dA ⊙ f'(z)
+            // dZ of the layer below = (dZ[rows × fanOut] · Wᵀ[fanOut × fanIn]) ⊙ dropout mask ⊙ f'(z), the mask and
+            // the derivative applied to each tile as the GEMM finishes it.
             var downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
-            Gemm.Multiply(false, true, rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream, fanIn,
-                accumulate: false, threads);
-            if (buffers.HasDropout)
-                TensorPrimitives.Multiply(downstream, buffers.DropoutMask(l - 1, rows), downstream);
-            Activations.Backward(Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows), downstream);
+            Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
+                Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
+                buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
             upstream = downstream;
         }
     }
