@@ -109,46 +109,12 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
             ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}, not {typeof(TValue).Name}.");
     }
 
-    private Delegate OutputGetter(string name)
-    {
-        int k = _model.OutputSize;
-        return (_model.Task, name) switch
-        {
-            (NeuralNetworkTask.MulticlassClassification, ScoreColumns.Score) => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-            {
-                var editor = VBufferEditor.Create(ref dst, k);
-                _outputs.AsSpan(_current * k, k).CopyTo(editor.Values);
-                dst = editor.Commit();
-            }),
-            (NeuralNetworkTask.MulticlassClassification, ScoreColumns.PredictedLabel) =>
-                (ValueGetter<uint>)((ref uint dst) => dst = OutputMath.PredictedKey(_outputs.AsSpan(_current * k, k))),
-            (NeuralNetworkTask.BinaryClassification, ScoreColumns.PredictedLabel) => (ValueGetter<bool>)((ref bool dst) => dst = _outputs[_current] > 0),
-            (NeuralNetworkTask.BinaryClassification, ScoreColumns.Probability) =>
-                (ValueGetter<float>)((ref float dst) => dst = (float)Losses.Sigmoid(_outputs[_current])),
-            (_, ScoreColumns.Score) => (ValueGetter<float>)((ref float dst) => dst = _outputs[_current]),
-            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Not an output column of this model."),
-        };
-    }
+    private Delegate OutputGetter(string name) => OutputGetters.Create(_model, name, _outputs, () => _current);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
             _input.Dispose();
         base.Dispose(disposing);
-    }
-}
-
-/// <summary>Turns scores into predicted labels the same way for row-at-a-time and block scoring.</summary>
-internal static class OutputMath
-{
-    /// <summary>1-based key of the most probable class; 0 (missing) when every score is NaN.</summary>
-    public static uint PredictedKey(ReadOnlySpan<float> probabilities)
-    {
-        int best = -1;
-        float bestValue = float.NegativeInfinity;
-        for (int k = 0; k < probabilities.Length; k++)
-            if (probabilities[k] > bestValue)
-                (best, bestValue) = (k, probabilities[k]);
-        return (uint)(best + 1);
     }
 }

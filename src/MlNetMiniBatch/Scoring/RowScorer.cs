@@ -28,15 +28,7 @@ internal sealed class RowScorer
     }
 
     /// <summary>The getter of output column <paramref name="name"/>, typed as ML.NET asks for it.</summary>
-    public Delegate GetGetter(string name) => (_model.Task, name) switch
-    {
-        (NeuralNetworkTask.MulticlassClassification, ScoreColumns.Score) => (ValueGetter<VBuffer<float>>)GetProbabilities,
-        (NeuralNetworkTask.MulticlassClassification, ScoreColumns.PredictedLabel) => (ValueGetter<uint>)GetPredictedClass,
-        (NeuralNetworkTask.BinaryClassification, ScoreColumns.PredictedLabel) => (ValueGetter<bool>)GetPredictedBoolean,
-        (NeuralNetworkTask.BinaryClassification, ScoreColumns.Probability) => (ValueGetter<float>)GetProbability,
-        (_, ScoreColumns.Score) => (ValueGetter<float>)GetScalarScore,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Not an output column of this model."),
-    };
+    public Delegate GetGetter(string name) => OutputGetters.Create(_model, name, _outputs, () => 0, EnsureScored);
 
     private void EnsureScored()
     {
@@ -49,37 +41,5 @@ internal sealed class RowScorer
         _featureBuffer.CopyTo(_features);
         _model.Score(_features, 1, _buffers, _outputs);
         _scoredPosition = _input.Position;
-    }
-
-    private void GetProbabilities(ref VBuffer<float> dst)
-    {
-        EnsureScored();
-        var editor = VBufferEditor.Create(ref dst, _outputs.Length);
-        _outputs.CopyTo(editor.Values);
-        dst = editor.Commit();
-    }
-
-    private void GetPredictedClass(ref uint dst)
-    {
-        EnsureScored();
-        dst = OutputMath.PredictedKey(_outputs);
-    }
-
-    private void GetPredictedBoolean(ref bool dst)
-    {
-        EnsureScored();
-        dst = _outputs[0] > 0;
-    }
-
-    private void GetProbability(ref float dst)
-    {
-        EnsureScored();
-        dst = (float)Network.Losses.Sigmoid(_outputs[0]);
-    }
-
-    private void GetScalarScore(ref float dst)
-    {
-        EnsureScored();
-        dst = _outputs[0];
     }
 }
