@@ -14,6 +14,7 @@ internal sealed class AdamOptimizer : Optimizer
     private readonly NetworkLayout _layout;
     private readonly float _weightDecay;
     private readonly float[] _m, _v;
+    private float _stepSize, _epsilon; // this step's bias-corrected step size and ε, set by BeginStep
 
     public AdamOptimizer(NetworkLayout layout, float weightDecay) : base(layout.ParameterCount)
     {
@@ -27,25 +28,28 @@ internal sealed class AdamOptimizer : Optimizer
 
     public override float[][] State => [_m, _v];
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
+    protected override void BeginStep(float[] parameters, float learningRate)
     {
-        Steps++;
         if (_weightDecay > 0)
         {
             float shrink = 1 - learningRate * _weightDecay;
             for (int l = 0; l < _layout.LayerCount; l++)
             {
-                var w = _layout.Weights(parameters, l);
+                var w = _layout.Weights(parameters.AsSpan(), l);
                 System.Numerics.Tensors.TensorPrimitives.Multiply(w, shrink, w);
             }
         }
         float correction1 = 1 - MathF.Pow(Beta1, Steps);
         float correction2 = 1 - MathF.Pow(Beta2, Steps);
         // Folding the bias corrections into the step size and ε keeps the inner loop to one division.
-        float stepSize = learningRate / correction1;
         float sqrtCorrection2 = MathF.Sqrt(correction2);
-        Update(parameters, gradient, _m, _v, stepSize * sqrtCorrection2, Epsilon * sqrtCorrection2);
+        _stepSize = learningRate / correction1 * sqrtCorrection2;
+        _epsilon = Epsilon * sqrtCorrection2;
     }
+
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate, int start, int length)
+        => Update(parameters.Slice(start, length), gradient.Slice(start, length), _m.AsSpan(start, length), _v.AsSpan(start, length),
+            _stepSize, _epsilon);
 
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float step, float epsilon)
     {

@@ -23,10 +23,12 @@ internal sealed class RmsPropOptimizer : Optimizer
 
     public override float[][] State => [_meanSquare, _buffer];
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
+    protected override void Update(Span<float> allParameters, ReadOnlySpan<float> allGradient, float learningRate, int start, int length)
     {
-        Steps++;
-        var s = _meanSquare.AsSpan();
+        var parameters = allParameters.Slice(start, length);
+        var gradient = allGradient.Slice(start, length);
+        var s = _meanSquare.AsSpan(start, length);
+        var buffer = _momentum > 0 ? _buffer.AsSpan(start, length) : Span<float>.Empty;
         int i = 0;
         if (_momentum == 0 && Vector.IsHardwareAccelerated)
         {
@@ -46,8 +48,8 @@ internal sealed class RmsPropOptimizer : Optimizer
             float scaled = gradient[i] / (MathF.Sqrt(s[i]) + Epsilon);
             if (_momentum > 0)
             {
-                _buffer[i] = _momentum * _buffer[i] + scaled;
-                parameters[i] -= learningRate * _buffer[i];
+                buffer[i] = _momentum * buffer[i] + scaled;
+                parameters[i] -= learningRate * buffer[i];
             }
             else
             {

@@ -1,10 +1,10 @@
-using System.Numerics.Tensors;
+using System.Numerics;
 
 namespace MlNetMiniBatch.Optimizers;
 
 /// <summary>
 /// SGD with optional momentum in PyTorch's form: v ← μ·v + g; p ← p − lr·v, or with Nesterov p ← p − lr·(g + μ·v).
-/// With μ = 0 it is plain p ← p − lr·g.
+/// With μ = 0 it is plain p ← p − lr·g. One pass over the arrays.
 /// </summary>
 internal sealed class SgdOptimizer : Optimizer
 {
@@ -21,24 +21,34 @@ internal sealed class SgdOptimizer : Optimizer
 
     public override float[][] State => [_velocity];
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate)
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate, int start, int length)
     {
-        Steps++;
+        var p = parameters.Slice(start, length);
+        var g = gradient.Slice(start, length);
         if (_momentum == 0)
         {
-            TensorPrimitives.MultiplyAdd(gradient, -learningRate, parameters, parameters);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g, -learningRate, p, p);
             return;
         }
-        var v = _velocity.AsSpan();
-        TensorPrimitives.MultiplyAdd(v, _momentum, gradient, v);
-        if (_nesterov)
+        var v = _velocity.AsSpan(start, length);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            for (int i = 0; i < parameters.Length; i++)
-                parameters[i] -= learningRate * (gradient[i] + _momentum * v[i]);
+            var mu = new Vector<float>(_momentum);
+            var rate = new Vector<float>(learningRate);
+            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var gi = new Vector<float>(g.Slice(i));
+                var vi = new Vector<float>(v.Slice(i)) * mu + gi;
+                vi.CopyTo(v.Slice(i));
+                var step = _nesterov ? gi + mu * vi : vi;
+                (new Vector<float>(p.Slice(i)) - rate * step).CopyTo(p.Slice(i));
+            }
         }
-        else
+        for (; i < length; i++)
         {
-            TensorPrimitives.MultiplyAdd(v, -learningRate, parameters, parameters);
+            v[i] = v[i] * _momentum + g[i];
+            p[i] -= learningRate * (_nesterov ? g[i] + _momentum * v[i] : v[i]);
         }
     }
 }

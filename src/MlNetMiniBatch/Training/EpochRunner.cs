@@ -82,7 +82,7 @@ internal sealed class EpochRunner
                 _noise.Add(_gradient, n);
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);
-            _optimizer.Step(_parameters, _gradient, learningRate);
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads);
             iterations++;
             rows += n;
             progress.RowsSeen += n;
