@@ -59,7 +59,7 @@ internal static class TrainBench
 
         Console.WriteLine();
         Report.Note("rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch: the epoch loops);");
-        Report.Note("initialisation: ours He-uniform weights, zero biases; PyTorch its nn.Linear default (Kaiming-uniform a=√5).");
+        Report.Note("initialisation: both He-uniform before ReLU, Glorot-uniform output layer, zero biases (different random draws).");
         if (torchInfo is not null) Report.Note($"Peer: {torchInfo}");
         var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch", "target", "ours acc", "PyTorch acc", "Δacc (pts)", "other load ours/peer");
         foreach (RunResult run in ours.Where(r => !r.Noise))

@@ -3,8 +3,9 @@
 Usage: torch_mlp.py --data DIR --batch-sizes 32,128,512 --epochs 3 --threads 2 --lr 0.05 --momentum 0.9 [--seed 1]
 
 Data: the same idx files the C# harness reads (train-*/t10k-*, plain or .gz), read with numpy, pixels / 255.
-Training: nn.Linear layers with PyTorch's default initialisation (Kaiming-uniform with a = sqrt(5), i.e.
-U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases; the C# trainer uses He-uniform weights and zero biases),
+Training: nn.Linear layers initialised like the C# trainer (He-uniform U(±sqrt(6/fan_in)) before each ReLU,
+Glorot-uniform U(±sqrt(6/(fan_in+fan_out))) for the output layer, zero biases) rather than PyTorch's default
+Kaiming-uniform a = sqrt(5), so accuracy differences are down to the random draws, not the scheme;
 SGD with momentum, mean cross-entropy, a new torch.randperm order every epoch, manual batching (no DataLoader),
 the last partial batch included. Timed: the training epochs only (batch gathering included, data loading excluded).
 Prints one 'PEER {json}' line per batch size: rows/s over all epochs, per-epoch seconds, test accuracy.
@@ -45,7 +46,15 @@ def load(directory, split):
 
 
 def network():
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for i, layer in enumerate(linears):
+            fan_out, fan_in = layer.weight.shape
+            limit = (6.0 / fan_in) ** 0.5 if i < len(linears) - 1 else (6.0 / (fan_in + fan_out)) ** 0.5
+            layer.weight.uniform_(-limit, limit)
+            layer.bias.zero_()
+    return model
 
 
 def train(x, y, batch_size, epochs, lr, momentum):
