@@ -44,6 +44,9 @@ internal sealed class BenchOptions
 
     public string Mode => Quick ? "quick" : Full ? "full" : "normal";
 
+    /// <summary>Seeds whose test accuracies are averaged on each side: one seed's accuracy moves by 1–2 points.</summary>
+    public int AccuracySeeds => Quick ? 1 : 3;
+
     public int[] StreamMultiples => StreamMultiplesOverride ?? (Quick ? new[] { 1, 16 } : new[] { 1, 4, 16 });
 
     /// <summary>Timed samples per GEMM case (the median is reported) and the time budget of one case.</summary>

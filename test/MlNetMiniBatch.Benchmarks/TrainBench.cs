@@ -57,8 +57,13 @@ internal static class TrainBench
             }
         }
 
+        int seeds = options.AccuracySeeds;
+        if (seeds > 1)
+            AverageAccuracies(context, peers, ours, torch, seeds, epochs, threads, missing is null);
+
         Console.WriteLine();
         Report.Note("rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch: the epoch loops);");
+        Report.Note(seeds > 1 ? $"accuracy: mean test accuracy over seeds 1..{seeds} on each side (rows/s from seed 1)." : "accuracy: seed 1 on each side.");
         Report.Note("initialisation: both He-uniform before ReLU, Glorot-uniform output layer, zero biases (different random draws).");
         if (torchInfo is not null) Report.Note($"Peer: {torchInfo}");
         var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch", "target", "ours acc", "PyTorch acc", "Δacc (pts)", "other load ours/peer");
@@ -117,6 +122,37 @@ internal static class TrainBench
             }
         }
         return (Stats.Median(rates[false]), Stats.Median(rates[true]));
+    }
+
+    /// <summary>Replaces each side's seed-1 accuracy by the mean over seeds 1..n (untimed extra runs).</summary>
+    private static void AverageAccuracies(BenchContext context, Peers peers, List<RunResult> ours,
+        Dictionary<int, (double RowsPerSecond, double Accuracy, double? Foreign)> torch, int seeds, int epochs, int threads, bool withPeer)
+    {
+        var torchAccuracies = torch.ToDictionary(t => t.Key, t => new List<double> { t.Value.Accuracy });
+        for (int seed = 2; seed <= seeds; seed++)
+        {
+            Report.Note($"accuracy runs, seed {seed} ...");
+            for (int i = 0; i < ours.Count; i++)
+            {
+                if (ours[i].Noise) continue;
+                NeuralNetworkOptions options = context.TrainerOptions(ours[i].Batch, epochs, threads);
+                options.Seed = seed;
+                var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
+                double accuracy = context.ML.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
+                ours[i] = ours[i] with { Accuracy = ours[i].Accuracy + (accuracy - ours[i].Accuracy) / (seed) };
+            }
+            if (!withPeer) continue;
+            var results = peers.RunScript("torch", "torch_mlp.py", new[]
+            {
+                "--data", context.DataDirectory, "--batch-sizes", string.Join(",", BatchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
+            }, threads, TimeSpan.FromMinutes(60));
+            foreach (JsonElement r in results)
+                if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("test_accuracy") is { } acc && torchAccuracies.TryGetValue((int)b, out var list))
+                    list.Add(acc);
+        }
+        foreach (var (batch, list) in torchAccuracies)
+            torch[batch] = torch[batch] with { Accuracy = list.Average() };
     }
 
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
