@@ -3,13 +3,14 @@ using MlNetMiniBatch.Network;
 namespace MlNetMiniBatch.Training;
 
 /// <summary>The bytes of working memory a training run holds at a batch size: what grows with the batch (batch rows,
-/// every layer's pre-activations and activations, gradient scratch) plus what the model needs (gradient, optimizer state).</summary>
+/// twice with the prefetch thread; every layer's pre-activations and activations; gradient scratch) plus what the model
+/// needs (gradient, optimizer state).</summary>
 internal static class TrainingMemory
 {
     public static long Bytes(NetworkLayout layout, int batchSize, NeuralNetworkOptions options)
     {
         long b = batchSize;
-        long perRow = layout.InputSize + 2;                       // features, target, weight
+        long perRow = (layout.InputSize + 2) * (options.EffectiveThreads > 1 ? 2L : 1L); // features, target, weight; a second batch is read ahead
         for (int l = 0; l < layout.LayerCount; l++)
             perRow += (l < layout.LayerCount - 1 ? 2 : 1) * (long)layout.FanOut(l); // z and f(z); logits once
         if (options.Dropout > 0)
