@@ -133,6 +133,7 @@ string? why = result.Entries.FirstOrDefault(e => e.BatchSize == SweepReport.Sugg
 Console.WriteLine($"\nGradient noise scale: suggestion {suggested?.ToString() ?? "none"}, from {source}." + (why is null ? "" : $" {why}"));
 Console.WriteLine($"Reached the target within 10% of the fastest time: {SweepReport.NearFastest(result)}");
 Console.WriteLine(SweepReport.Comparison(result));
+Console.WriteLine(SweepReport.ComparisonAtTarget(result));
 return 0;
 
 static long Count(IDataView view)

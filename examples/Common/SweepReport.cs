@@ -88,6 +88,34 @@ public static class SweepReport
             : string.Format(C, "the batch-size-{0} run, the median of {1} runs' suggestions", Name(median), measured.Count));
     }
 
+    /// <summary>
+    /// The noise scale the default-batch-size run measured in the epoch its validation loss first reached the target,
+    /// and that epoch; null when the run has no noise scale there or never reached the target. The noise scale grows as
+    /// training goes on (the gradient shrinks), so the batch size that is fastest *to a given loss* is best compared
+    /// with the noise scale measured *at that loss*, rather than at the end of a run that kept going past it.
+    /// </summary>
+    public static (int? BatchSize, int? Epoch) NoiseScaleAtTarget(BatchSizeSweepResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var run = result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize);
+        if (run?.EpochsToTarget is not { } epoch || run.Model.History[epoch - 1].GradientNoiseScale is not { } scale)
+            return (null, null);
+        return ((int)Math.Max(1, Math.Round(scale)), epoch);
+    }
+
+    /// <summary>The same comparison as <see cref="Comparison"/>, against <see cref="NoiseScaleAtTarget"/>.</summary>
+    public static string ComparisonAtTarget(BatchSizeSweepResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var (scale, epoch) = NoiseScaleAtTarget(result);
+        BatchSizeSweepEntry? fastest = result.FastestToTarget;
+        if (fastest is null || scale is null)
+            return "noise scale at the target loss: not measured (no batch-size-32 run reached the target with a noise scale)";
+        double ratio = Math.Max(fastest.BatchSize, scale.Value) / (double)Math.Min(fastest.BatchSize, scale.Value);
+        return string.Format(C, "noise scale of the batch-size-{0} run in epoch {1}, when it reached the target: {2} (against the fastest {3}: ratio {4:G3}, within a factor of {5}: {6})",
+            SuggestionBatchSize, epoch, scale, Name(fastest), ratio, AgreementFactor, ratio <= AgreementFactor ? "yes" : "no");
+    }
+
     /// <summary>The runs that reached the target within <paramref name="tolerance"/> (a fraction) of the fastest time,
     /// fastest first, e.g. "8 (13.6 s), 128 (13.8 s)": timings differ from run to run, so a batch size a few percent
     /// behind the fastest is not measurably slower.</summary>

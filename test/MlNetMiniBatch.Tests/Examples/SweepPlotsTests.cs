@@ -112,4 +112,22 @@ public sealed class SweepPlotsTests
         StringAssert.StartsWith(SweepReport.NearFastest(result, tolerance: 0), SweepReport.Name(result.FastestToTarget));
         Assert.AreEqual("none", SweepReport.NearFastest(result.WithTargetValidationLoss(0)));
     }
+
+    [TestMethod]
+    public void NoiseScaleAtTheTargetIsReadFromTheEpochTheDefaultBatchSizeReachedIt()
+    {
+        var ml = new MLContext(1);
+        var train = ml.Data.Cache(new GeneratedDataView(2000, 6, canShuffle: true));
+        var validation = new GeneratedDataView(200, 6, canShuffle: false);
+        var options = new NeuralNetworkOptions { HiddenLayers = [8], Epochs = 4, Seed = 1, NumberOfThreads = 1, MeasureGradientNoise = true };
+        var sweep = new BatchSizeSweepOptions { BatchSizes = [8, 32], TargetValidationLoss = 10 };
+        var result = BatchSizeSweep.Run(ml, NeuralNetworkTask.MulticlassClassification, options, train, validation, sweep);
+        var run = result.Entries.Single(e => e.BatchSize == 32);
+        var (scale, epoch) = SweepReport.NoiseScaleAtTarget(result);
+        Assert.AreEqual(1, epoch, "every loss is below 10 after the first epoch");
+        Assert.AreEqual((int)Math.Round(run.Model.History[0].GradientNoiseScale!.Value), scale);
+        StringAssert.Contains(SweepReport.ComparisonAtTarget(result), $"in epoch 1, when it reached the target: {scale}");
+        var (none, _) = SweepReport.NoiseScaleAtTarget(TinySweep.Value); // batch sizes 8 and full: no default-size run
+        Assert.IsNull(none);
+    }
 }
