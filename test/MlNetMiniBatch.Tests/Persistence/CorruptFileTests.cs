@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using Microsoft.ML;
+using static MlNetMiniBatch.ModelHost.ModelReport;
 using static MlNetMiniBatch.Tests.Persistence.PersistenceFixture;
 
 namespace MlNetMiniBatch.Tests.Persistence;

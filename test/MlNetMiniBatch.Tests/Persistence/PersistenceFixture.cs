@@ -118,17 +118,6 @@ internal static class PersistenceFixture
         return new Trained(task, ml, data, featurized, preprocessing, network, model, trainer);
     }
 
-    /// <summary>The network in a (possibly nested) transformer chain.</summary>
-    public static NeuralNetworkPredictionTransformer FindNetwork(ITransformer model) => FindNetworkOrNull(model)
-        ?? throw new InvalidOperationException($"No NeuralNetworkPredictionTransformer in {model.GetType().Name}.");
-
-    private static NeuralNetworkPredictionTransformer? FindNetworkOrNull(ITransformer model) => model switch
-    {
-        NeuralNetworkPredictionTransformer network => network,
-        IEnumerable<ITransformer> chain => chain.Select(FindNetworkOrNull).SingleOrDefault(n => n is not null),
-        _ => null,
-    };
-
     public static string TempDirectory()
     {
         string directory = Path.Combine(Path.GetTempPath(), "mlnmb-tests", Guid.NewGuid().ToString("N"));
