@@ -92,20 +92,23 @@ internal sealed class BatchReader : IDisposable
         return _split!.IsHeldOut(_id, group) == _heldOutSide;
     }
 
-    /// <summary>Reads the current row without storing it; used to count problems when reporting bad data.</summary>
-    public static RowProblem Check(DataViewRowCursor cursor, ValueGetter<VBuffer<float>> features, LabelGetter label,
-        ValueGetter<float>? weight, ref VBuffer<float> buffer)
+    /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label and its weight, and says
+    /// what, if anything, makes it unusable. The one place the validity rules live: training reads and the bad-row
+    /// report both go through it.</summary>
+    public static RowProblem Check(ValueGetter<VBuffer<float>> features, LabelGetter label, ValueGetter<float>? weight,
+        ref VBuffer<float> buffer, out float labelValue, out float weightValue)
     {
+        labelValue = 0;
+        weightValue = 1;
         features(ref buffer);
         if (!AllFinite(buffer.GetValues()))
             return RowProblem.NonFiniteFeature;
-        if (!label.TryGet(out _))
+        if (!label.TryGet(out labelValue))
             return RowProblem.MissingLabel;
         if (weight is not null)
         {
-            float w = 0;
-            weight(ref w);
-            if (!(w >= 0 && float.IsFinite(w)))
+            weight(ref weightValue);
+            if (!(weightValue >= 0 && float.IsFinite(weightValue)))
                 return RowProblem.InvalidWeight;
         }
         return RowProblem.None;
@@ -114,11 +117,10 @@ internal sealed class BatchReader : IDisposable
     private RowProblem ReadRow(Span<float> featureRow, out float target, out float weight)
     {
         target = 0;
-        weight = 1;
-        _getFeatures(ref _featureBuffer);
+        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, out float label, out weight);
+        if (problem != RowProblem.None)
+            return problem;
         var values = _featureBuffer.GetValues();
-        if (!AllFinite(values))
-            return RowProblem.NonFiniteFeature;
         if (_featureBuffer.IsDense)
         {
             values.CopyTo(featureRow);
@@ -130,15 +132,7 @@ internal sealed class BatchReader : IDisposable
             for (int i = 0; i < indices.Length; i++)
                 featureRow[indices[i]] = values[i];
         }
-        if (!_getLabel.TryGet(out float label))
-            return RowProblem.MissingLabel;
         target = (label - _targetShift) / _targetScale;
-        if (_getWeight is not null)
-        {
-            _getWeight(ref weight);
-            if (!(weight >= 0 && float.IsFinite(weight)))
-                return RowProblem.InvalidWeight;
-        }
         if (_classWeights is not null)
             weight *= _classWeights[(int)label];
         return RowProblem.None;

@@ -41,7 +41,7 @@ internal static class DataScans
         long first = -1, row = 0;
         for (; cursor.MoveNext(); row++)
         {
-            var problem = BatchReader.Check(cursor, features, label, weight, ref buffer);
+            var problem = BatchReader.Check(features, label, weight, ref buffer, out _, out _);
             if (problem == RowProblem.None)
                 continue;
             counts[problem] = counts.GetValueOrDefault(problem) + 1;
