@@ -21,6 +21,9 @@ internal static unsafe class GemmDriver<TKernel>
     // A packed float costs about as much as 8 multiply-adds (measured packing ~0.5 cycle/float, 16 MACs/cycle).
     private const long PackWeight = 8;
 
+    // Reading a float of B in place that another core may hold costs about as much as 2 multiply-adds.
+    private const long SharedReadWeight = 2;
+
     /// <summary>Runs the whole problem on up to <paramref name="threads"/> threads (k ≥ 1, m ≥ 1, n ≥ 1).</summary>
     public static void Multiply(in GemmArgs g, int threads)
     {
@@ -42,6 +45,14 @@ internal static unsafe class GemmDriver<TKernel>
             long rowCost = ((long)DivUp(rowPanels, rowParts) * TKernel.Mr * g.N * g.K)
                 + (PackWeight * (long)g.M * g.K / rowParts)
                 + (g.TransposeB ? PackWeight * (long)g.N * g.K : 0);
+            // An untransposed B (the weights, forward) is read in place by every thread that needs it: all of it when
+            // splitting rows, and then every core's cached copy is invalidated when the weights are updated.
+            long bRead = g.TransposeB ? 0 : SharedReadWeight * (long)g.N * g.K;
+            colCost += bRead / colParts;
+            rowCost += bRead;
+
+            // A fused optimizer step writes the weights it updates: split like the forward pass (by the weights'
+            // columns), so each core updates the weights it reads and they stay in its cache between steps.
             splitColumns = colCost <= rowCost;
             parts = splitColumns ? colParts : rowParts;
         }
@@ -140,6 +151,11 @@ internal static unsafe class GemmDriver<TKernel>
                                 g.Epilogue.Apply(ic + ir, jc + jr, h, w, cp, g.Ldc);
                             }
                         }
+                    }
+
+                    if (finish)
+                    {
+                        g.Epilogue.FinishBlock(ic, jc, mc, nc, g.C + (ic * g.Ldc) + jc, g.Ldc);
                     }
                 }
             }
