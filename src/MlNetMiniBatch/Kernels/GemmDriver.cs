@@ -51,9 +51,11 @@ internal static unsafe class GemmDriver<TKernel>
             colCost += bRead / colParts;
             rowCost += bRead;
 
-            // A fused optimizer step writes the weights it updates: split like the forward pass (by the weights'
-            // columns), so each core updates the weights it reads and they stay in its cache between steps.
-            splitColumns = colCost <= rowCost;
+            // A fused optimizer step also writes W and the optimizer's state where it writes C. Split by rows, each
+            // thread's share of them is one contiguous range; split by columns, every row's boundary shares a cache line
+            // that both threads write at the same moment (784×256 at batch 32: 250 µs by columns, 122 µs by rows).
+            bool fusedStep = g.Epilogue.Kind == EpilogueKind.OptimizerStep && rowParts == parts;
+            splitColumns = colCost <= rowCost && !fusedStep;
             parts = splitColumns ? colParts : rowParts;
         }
 
