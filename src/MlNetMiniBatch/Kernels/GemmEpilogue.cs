@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Kernels;
@@ -60,6 +61,7 @@ internal unsafe struct GemmEpilogue
     /// top-left element is C[row0, col0]: the fused optimizer step, which needs whole rows of work to amortise its
     /// calls (a tile row is only 32 floats).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void FinishBlock(int row0, int col0, int h, int w, float* c, nint ldc)
     {
         if (Kind != EpilogueKind.OptimizerStep)
@@ -83,6 +85,7 @@ internal unsafe struct GemmEpilogue
     }
 
     /// <summary>Applies the epilogue to the finished h×w block of C whose top-left element is C[row0, col0].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Apply(int row0, int col0, int h, int w, float* c, nint ldc)
     {
         for (int i = 0; i < h; i++)

@@ -1,5 +1,6 @@
-using System.Numerics;
 using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace MlNetMiniBatch.Network;
 
@@ -9,6 +10,7 @@ internal static class Activations
     internal const float LeakySlope = 0.01f;
 
     /// <summary>a = f(z).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(NeuralNetworkActivation activation, ReadOnlySpan<float> z, Span<float> a)
     {
         switch (activation)
@@ -25,6 +27,7 @@ internal static class Activations
     }
 
     /// <summary>gradient ← gradient ⊙ f'(z), given z and a = f(z) (whichever the derivative is cheaper from).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(NeuralNetworkActivation activation, ReadOnlySpan<float> z, ReadOnlySpan<float> a, Span<float> gradient)
     {
         switch (activation)

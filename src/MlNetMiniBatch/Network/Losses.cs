@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MlNetMiniBatch.Network;
 
 /// <summary>
@@ -10,6 +12,7 @@ internal static class Losses
     /// <summary>Returns Σ weight·loss over the rows; writes dLoss/dLogits into <paramref name="gradient"/> unless it is empty.</summary>
     /// <param name="logits">rows × outputs.</param>
     /// <param name="targets">Class index (multiclass), 0/1 (binary) or standardized target (regression), one per row.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Compute(NeuralNetworkTask task, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets,
         ReadOnlySpan<float> weights, int rows, int outputs, double totalWeight, Span<float> gradient) => task switch
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Optimizers;
@@ -54,6 +55,7 @@ internal sealed class AdamOptimizer : Optimizer
         => Update(parameters.Slice(start, length), gradient.Slice(start, length), _m.AsSpan(start, length), _v.AsSpan(start, length),
             _stepSize, _epsilon);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float step, float epsilon)
     {
         int i = 0;

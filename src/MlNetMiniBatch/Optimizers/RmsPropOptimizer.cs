@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace MlNetMiniBatch.Optimizers;
 
@@ -23,6 +24,7 @@ internal sealed class RmsPropOptimizer : Optimizer
 
     public override float[][] State => [_meanSquare, _buffer];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> allParameters, ReadOnlySpan<float> allGradient, float learningRate, int start, int length)
     {
         var parameters = allParameters.Slice(start, length);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace MlNetMiniBatch.Optimizers;
 
@@ -21,6 +22,7 @@ internal sealed class SgdOptimizer : Optimizer
 
     public override float[][] State => [_velocity];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradient, float learningRate, int start, int length)
     {
         var p = parameters.Slice(start, length);

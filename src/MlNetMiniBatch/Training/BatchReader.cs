@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -139,6 +140,7 @@ internal sealed class BatchReader : IDisposable
     }
 
     /// <summary>x − x is 0 for every finite x and NaN for NaN and ±∞, so one compare per vector finds both.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool AllFinite(ReadOnlySpan<float> values)
     {
         int i = 0;

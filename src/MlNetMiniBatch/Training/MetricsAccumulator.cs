@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MlNetMiniBatch.Training;
 
 /// <summary>
@@ -47,6 +49,7 @@ internal sealed class MetricsAccumulator
     }
 
     /// <param name="lossSum">Σ weight·loss over the batch, as returned by Losses.Compute.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, double lossSum)
     {
         _lossSum += lossSum;
