@@ -13,6 +13,7 @@ internal sealed class BenchOptions
           --only SECTION       run one section: gemm, train, stream or infer (comma-separated list allowed)
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
           --epochs N           override the epochs of the training section
+          --seeds N            timed runs per side and batch size in the training section (default 10, quick 1)
           --data DIR           Fashion-MNIST idx files (default: /usr/share/datasets/fashion-mnist, else the shipped subset)
           --cache-dir DIR      where the streaming files are generated (default: $TMPDIR/mlnetminibatch-bench)
           --stream-multiples L comma-separated multiples of the training set for the streaming section (default 1,4,16)
@@ -32,6 +33,7 @@ internal sealed class BenchOptions
     public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase);
     public int Threads { get; private set; } = 2;
     public int? EpochsOverride { get; private set; }
+    public int? SeedsOverride { get; private set; }
     public string? DataDirectory { get; private set; }
     public string CacheDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "mlnetminibatch-bench");
     public int[]? StreamMultiplesOverride { get; private set; }
@@ -44,8 +46,9 @@ internal sealed class BenchOptions
 
     public string Mode => Quick ? "quick" : Full ? "full" : "normal";
 
-    /// <summary>Seeds whose test accuracies are averaged on each side: one seed's accuracy moves by 1–2 points.</summary>
-    public int AccuracySeeds => Quick ? 1 : 3;
+    /// <summary>Seeds of the training section: each is a full timed run on both sides; rows/s are the medians and
+    /// accuracies the means over them (one seed's accuracy moves by 1–2 points, so ±0.5 needs about ten).</summary>
+    public int Seeds => SeedsOverride ?? (Quick ? 1 : 10);
 
     public int[] StreamMultiples => StreamMultiplesOverride ?? (Quick ? new[] { 1, 16 } : new[] { 1, 4, 16 });
 
@@ -77,6 +80,7 @@ internal sealed class BenchOptions
                     break;
                 case "--threads": o.Threads = Positive(arg, Value()); break;
                 case "--epochs": o.EpochsOverride = Positive(arg, Value()); break;
+                case "--seeds": o.SeedsOverride = Positive(arg, Value()); break;
                 case "--data": o.DataDirectory = Value(); break;
                 case "--cache-dir": o.CacheDirectory = Value(); break;
                 case "--stream-multiples":

@@ -57,13 +57,25 @@ internal static class TrainBench
             }
         }
 
-        int seeds = options.AccuracySeeds;
+        // Every seed is a complete timed run on each side: rows/s are the medians over seeds (single runs on this shared
+        // machine move by 10-30%), accuracies the means (one seed's accuracy moves by 1-2 points).
+        int seeds = options.Seeds;
+        var samples = BatchSizes.ToDictionary(b => b, b => new SeedSamples());
+        foreach (RunResult run in ours.Where(r => !r.Noise))
+            samples[run.Batch].Add(run.RowsPerSecond, run.Accuracy, torch.TryGetValue(run.Batch, out var t) ? t : null);
         if (seeds > 1)
-            AverageAccuracies(context, peers, ours, torch, seeds, epochs, threads, missing is null);
+            RepeatSeeds(context, peers, samples, seeds, epochs, threads, missing is null);
+        for (int i = 0; i < ours.Count; i++)
+            if (!ours[i].Noise)
+                ours[i] = ours[i] with { RowsPerSecond = Stats.Median(samples[ours[i].Batch].OursRps), Accuracy = samples[ours[i].Batch].OursAcc.Average() };
+        foreach (int batch in torch.Keys.ToList())
+            torch[batch] = (Stats.Median(samples[batch].TorchRps), samples[batch].TorchAcc.Average(), torch[batch].Foreign);
 
         Console.WriteLine();
         Report.Note("rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch: the epoch loops);");
-        Report.Note(seeds > 1 ? $"accuracy: mean test accuracy over seeds 1..{seeds} on each side (rows/s from seed 1)." : "accuracy: seed 1 on each side.");
+        Report.Note(seeds > 1
+            ? $"rows/s: median over seeds 1..{seeds}, each a full timed run, the two sides alternating; accuracy: mean over the same runs, ± the standard error of the difference."
+            : "rows/s and accuracy: seed 1 on each side.");
         Report.Note("initialisation: both He-uniform before ReLU, Glorot-uniform output layer, zero biases (different random draws).");
         if (torchInfo is not null) Report.Note($"Peer: {torchInfo}");
         var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch", "target", "ours acc", "PyTorch acc", "Δacc (pts)", "other load ours/peer");
@@ -72,10 +84,11 @@ internal static class TrainBench
             (double Rps, double Acc, double? Foreign)? peer = torch.TryGetValue(run.Batch, out var p) ? p : null;
             double? ratio = peer is { } pp ? run.RowsPerSecond / pp.Rps : null;
             double? delta = peer is { } pa ? 100 * (run.Accuracy - pa.Acc) : null;
+            double? error = samples[run.Batch].DifferenceStandardError() is { } se ? 100 * se : null;
             string target = $"≥{TargetRatio(run.Batch):F1}x" + (ratio is { } rt ? (rt >= TargetRatio(run.Batch) ? " met" : " not met") : "");
             table.Add(run.Batch.ToString(CultureInfo.InvariantCulture), Report.Thousands(run.RowsPerSecond), Report.Thousands(peer?.Rps),
                 Report.Ratio(run.RowsPerSecond, peer?.Rps), target, Report.F(run.Accuracy, 4), Report.F(peer?.Acc, 4),
-                delta is { } d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-",
+                delta is { } d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + (error is { } e ? $" ±{e:F2}" : "") : "-",
                 $"{Percent(run.ForeignShare)}/{Percent(peer?.Foreign)}");
             Targets.Add($"training rows/s vs PyTorch, batch {run.Batch}", ratio is { } shownRatio ? $"{shownRatio:F2}x" : "-",
                 $"≥ {TargetRatio(run.Batch):F1}x", ratio is { } r2 ? r2 >= TargetRatio(run.Batch) : null);
@@ -84,7 +97,8 @@ internal static class TrainBench
             Report.Bench("train", $"compare/b{run.Batch}", ("batch", run.Batch), ("epochs", epochs), ("threads", threads),
                 ("ours_rows_per_s", run.RowsPerSecond), ("torch_rows_per_s", peer?.Rps), ("ratio", ratio), ("target_ratio", TargetRatio(run.Batch)),
                 ("ratio_met", ratio is { } r1 ? r1 >= TargetRatio(run.Batch) : null), ("ours_accuracy", run.Accuracy), ("torch_accuracy", peer?.Acc),
-                ("accuracy_delta_points", delta), ("accuracy_met", delta is { } d1 ? Math.Abs(d1) <= 0.5 : null));
+                ("accuracy_delta_points", delta), ("accuracy_delta_standard_error_points", error), ("seeds", seeds),
+                ("accuracy_met", delta is { } d1 ? Math.Abs(d1) <= 0.5 : null));
         }
         table.Print();
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
@@ -124,22 +138,56 @@ internal static class TrainBench
         return (Stats.Median(rates[false]), Stats.Median(rates[true]));
     }
 
-    /// <summary>Replaces each side's seed-1 accuracy by the mean over seeds 1..n (untimed extra runs).</summary>
-    private static void AverageAccuracies(BenchContext context, Peers peers, List<RunResult> ours,
-        Dictionary<int, (double RowsPerSecond, double Accuracy, double? Foreign)> torch, int seeds, int epochs, int threads, bool withPeer)
+    /// <summary>Per batch size, one value per seed and side.</summary>
+    private sealed class SeedSamples
     {
-        var torchAccuracies = torch.ToDictionary(t => t.Key, t => new List<double> { t.Value.Accuracy });
+        public List<double> OursRps { get; } = new();
+        public List<double> OursAcc { get; } = new();
+        public List<double> TorchRps { get; } = new();
+        public List<double> TorchAcc { get; } = new();
+
+        public void Add(double rowsPerSecond, double accuracy, (double RowsPerSecond, double Accuracy, double? Foreign)? torch)
+        {
+            OursRps.Add(rowsPerSecond);
+            OursAcc.Add(accuracy);
+            if (torch is { } t)
+                AddTorch(t.RowsPerSecond, t.Accuracy);
+        }
+
+        public void AddTorch(double rowsPerSecond, double accuracy)
+        {
+            TorchRps.Add(rowsPerSecond);
+            TorchAcc.Add(accuracy);
+        }
+
+        /// <summary>Standard error of mean(ours) − mean(PyTorch) from the spread of each side's seeds.</summary>
+        public double? DifferenceStandardError() =>
+            OursAcc.Count > 1 && TorchAcc.Count > 1 ? Math.Sqrt((Variance(OursAcc) / OursAcc.Count) + (Variance(TorchAcc) / TorchAcc.Count)) : null;
+
+        private static double Variance(List<double> x)
+        {
+            double mean = x.Average();
+            return x.Sum(v => (v - mean) * (v - mean)) / (x.Count - 1);
+        }
+    }
+
+    /// <summary>Seeds 2..n: ours at every batch size, then the peer at every batch size, seed by seed.</summary>
+    private static void RepeatSeeds(BenchContext context, Peers peers, Dictionary<int, SeedSamples> samples, int seeds, int epochs,
+        int threads, bool withPeer)
+    {
         for (int seed = 2; seed <= seeds; seed++)
         {
-            Report.Note($"accuracy runs, seed {seed} ...");
-            for (int i = 0; i < ours.Count; i++)
+            Report.Note($"seed {seed} of {seeds} ...");
+            foreach (int batch in BatchSizes)
             {
-                if (ours[i].Noise) continue;
-                NeuralNetworkOptions options = context.TrainerOptions(ours[i].Batch, epochs, threads);
+                NeuralNetworkOptions options = context.TrainerOptions(batch, epochs, threads);
                 options.Seed = seed;
                 var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
                 double accuracy = context.ML.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
-                ours[i] = ours[i] with { Accuracy = ours[i].Accuracy + (accuracy - ours[i].Accuracy) / (seed) };
+                double rowsPerSecond = model.Model.History.Sum(h => h.Rows) / model.Model.History.Sum(h => h.Elapsed.TotalSeconds);
+                samples[batch].OursRps.Add(rowsPerSecond);
+                samples[batch].OursAcc.Add(accuracy);
+                Report.Bench("train", $"ours/b{batch}/seed{seed}", ("batch", batch), ("seed", seed), ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
             }
             if (!withPeer) continue;
             var results = peers.RunScript("torch", "torch_mlp.py", new[]
@@ -148,11 +196,13 @@ internal static class TrainBench
                 "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
             }, threads, TimeSpan.FromMinutes(60));
             foreach (JsonElement r in results)
-                if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("test_accuracy") is { } acc && torchAccuracies.TryGetValue((int)b, out var list))
-                    list.Add(acc);
+                if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc
+                    && samples.TryGetValue((int)b, out var sample))
+                {
+                    sample.AddTorch(rps, acc);
+                    Report.Bench("train", $"torch/b{(int)b}/seed{seed}", ("batch", (int)b), ("seed", seed), ("rows_per_s", rps), ("test_accuracy", acc));
+                }
         }
-        foreach (var (batch, list) in torchAccuracies)
-            torch[batch] = torch[batch] with { Accuracy = list.Average() };
     }
 
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
