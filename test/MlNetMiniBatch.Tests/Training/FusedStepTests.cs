@@ -12,25 +12,27 @@ namespace MlNetMiniBatch.Tests.Training;
 public sealed class FusedStepTests
 {
     [TestMethod]
-    [DataRow(NeuralNetworkOptimizer.Sgd, 0f, false, 0f, 1)]
-    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, false, 1e-3f, 2)]
-    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, true, 0f, 2)]
-    [DataRow(NeuralNetworkOptimizer.Adam, 0f, false, 1e-3f, 1)]
-    [DataRow(NeuralNetworkOptimizer.Adam, 0f, false, 0f, 2)]
-    [DataRow(NeuralNetworkOptimizer.RmsProp, 0.5f, false, 1e-3f, 2)]
-    [DataRow(NeuralNetworkOptimizer.AdamW, 0f, false, 1e-2f, 2)]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0f, false, 0f, 1, 32)]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, false, 1e-3f, 2, 32)]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, true, 0f, 2, 32)]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, false, 1e-3f, 2, 300)]
+    [DataRow(NeuralNetworkOptimizer.Adam, 0f, false, 1e-3f, 1, 32)]
+    [DataRow(NeuralNetworkOptimizer.Adam, 0f, false, 0f, 2, 32)]
+    [DataRow(NeuralNetworkOptimizer.RmsProp, 0.5f, false, 1e-3f, 2, 32)]
+    [DataRow(NeuralNetworkOptimizer.AdamW, 0f, false, 1e-2f, 2, 32)]
     public void UpdateInsideTheBackwardPassEqualsTheSeparateStepBitForBit(NeuralNetworkOptimizer optimizer, float momentum,
-        bool nesterov, float l2, int threads)
+        bool nesterov, float l2, int threads, int batchSize)
     {
         // 4 inputs (packed GEMM path) and 3 inputs (few-rows path of the first layer's weight gradient); odd widths
         // give ragged blocks, and 128 × 65 × 32 is large enough for the weight gradient to be split across threads.
+        // Batch 300: each block of dW is finished over two k passes (the step must wait for the second).
         foreach (var data in new[] { Synthetic.BlobsView(new MLContext(1), 400), new GeneratedDataView(400, 3, canShuffle: true) })
         {
             float[] Train(float? clip)
             {
                 var options = new NeuralNetworkOptions
                 {
-                    HiddenLayers = [128, 65], BatchSize = 32, Epochs = 2, Seed = 5, NumberOfThreads = threads,
+                    HiddenLayers = [128, 65], BatchSize = batchSize, Epochs = 2, Seed = 5, NumberOfThreads = threads,
                     Optimizer = optimizer, Momentum = momentum, Nesterov = nesterov, L2Regularization = l2, LearningRate = 0.01f,
                     GradientClipNorm = clip,
                 };
