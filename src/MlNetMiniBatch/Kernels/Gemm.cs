@@ -79,26 +79,6 @@ internal static unsafe partial class Gemm
         }
     }
 
-    /// <summary>
-    /// A dense layer's weight gradient with the optimizer step fused in: <c>dW = xᵀ·dZ (+ l2·W)</c>, written to
-    /// <paramref name="dw"/> as usual, and each finished block of it immediately applied to W by
-    /// <paramref name="step"/> (W's flat offset in the parameter vector is <paramref name="parameterOffset"/>).
-    /// </summary>
-    public static void MultiplyWeightGradientAndStep(int m, int n, int k, ReadOnlySpan<float> x, int ldx, ReadOnlySpan<float> dz, int lddz,
-        Span<float> dw, ReadOnlySpan<float> weights, float l2, FusedStep step, int parameterOffset, int threads)
-    {
-        if (weights.Length < (long)m * n)
-            throw new ArgumentException("The weights need m×n values.");
-        fixed (float* pw = weights)
-        {
-            var epilogue = new GemmEpilogue
-            {
-                Kind = EpilogueKind.OptimizerStep, Weights = pw, L2 = l2, Step = step, ParameterOffset = parameterOffset, Ld = n,
-            };
-            MultiplyCore(true, false, m, n, k, x, ldx, dz, lddz, dw, n, accumulate: false, threads, SimdPath.Auto, epilogue);
-        }
-    }
-
     private static void MultiplyCore(bool transposeA, bool transposeB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, int threads, SimdPath path, GemmEpilogue epilogue)
     {
@@ -149,10 +129,7 @@ internal static unsafe partial class Gemm
             {
                 GemmSmallRows.Multiply(in args, threads, use512);
                 if (epilogue.Kind != EpilogueKind.None)
-                {
                     epilogue.Apply(0, 0, m, n, pc, ldc); // at most three rows: one pass while they are still in cache
-                    epilogue.FinishBlock(0, 0, m, n, pc, ldc);
-                }
                 return;
             }
 

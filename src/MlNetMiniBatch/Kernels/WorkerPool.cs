@@ -5,12 +5,9 @@ namespace MlNetMiniBatch.Kernels;
 
 /// <summary>
 /// Persistent worker threads that run the items of one <see cref="IParallelWork"/> batch at a time, together
-/// with the calling thread. Item i is first offered to thread i (the caller is thread 0), so consecutive batches
-/// split the same way touch the same data on the same core: a weight block written by one core and read by the
-/// other next time costs a cross-core transfer, which at small batches costs more than the arithmetic. Any item not
-/// yet started is taken by whichever thread is free (a late-waking worker simply finds nothing left), so
-/// correctness never depends on which thread runs which item; callers that need determinism make each item's result
-/// independent of its thread, as the GEMM driver does.
+/// with the calling thread. Items are claimed dynamically (a late-waking worker simply finds nothing left), so
+/// correctness never depends on which thread runs which item; callers that need determinism make each item's
+/// result independent of its thread, as the GEMM driver does.
 /// </summary>
 internal sealed unsafe class WorkerPool
 {
@@ -33,12 +30,6 @@ internal sealed unsafe class WorkerPool
     // the next batch's larger count (written before the new generation is published), claim an item of neither
     // batch, and run it twice or corrupt the completion count.
     private long _ticket;
-
-    // Item i < Threads is claimed by writing the batch's generation into _claimed[i] (its own thread first, a free one
-    // otherwise); items from Threads on are claimed from the ticket. A late thread still holding a finished batch's
-    // generation cannot claim an item of the next batch: every item of its batch was claimed, so each slot it could
-    // try already holds a generation at least as new as its own.
-    private readonly long[] _claimed = new long[MaxWorkers + 1];
     private int _busy;
     private int _remaining;
     private delegate*<void*, int, void> _invoke;
@@ -95,14 +86,14 @@ internal sealed unsafe class WorkerPool
             _state = state;
             _error = null;
             Volatile.Write(ref _remaining, count);
-            long ticket = (((Volatile.Read(ref _ticket) >> 32) + 1) << 32) | ((long)count << 16) | (uint)Owned(count);
+            long ticket = (((Volatile.Read(ref _ticket) >> 32) + 1) << 32) | ((long)count << 16);
             Interlocked.Exchange(ref _ticket, ticket);
             lock (_wakeLock)
             {
                 Monitor.PulseAll(_wakeLock);
             }
 
-            RunItems(ticket >> 32, self: 0);
+            RunItems(ticket >> 32);
             WaitForRemaining();
             if (_error is { } error)
             {
@@ -115,46 +106,8 @@ internal sealed unsafe class WorkerPool
         }
     }
 
-    /// <summary>Items offered first to their own thread: one per thread that can run.</summary>
-    private static int Owned(int count) => Math.Min(count, MaxWorkers + 1);
-
-    /// <summary>Runs this thread's own item of batch <paramref name="generation"/>, then claims others until none is left.</summary>
-    private void RunItems(long generation, int self)
-    {
-        long ticket = Volatile.Read(ref _ticket);
-        if ((ticket >> 32) != generation)
-        {
-            return;
-        }
-
-        int owned = Owned((int)((ticket >> 16) & 0xFFFF));
-        if (self < owned)
-        {
-            TryRunOwned(generation, self);
-        }
-
-        RunShared(generation);
-        for (int i = 1; i < owned; i++)
-        {
-            TryRunOwned(generation, (self + i) % owned);
-        }
-    }
-
-    private void TryRunOwned(long generation, int index)
-    {
-        long claimed = Volatile.Read(ref _claimed[index]);
-        if (claimed >= generation || Interlocked.CompareExchange(ref _claimed[index], generation, claimed) != claimed)
-        {
-            return;
-        }
-
-        // The claim proves batch `generation` had this item unstarted, so it was not finished and these fields,
-        // read after the claim, still belong to it.
-        Run(_invoke, _state, index);
-    }
-
-    /// <summary>Claims items past the owned ones from the ticket until none is left.</summary>
-    private void RunShared(long generation)
+    /// <summary>Claims and runs items of batch <paramref name="generation"/> until none is left.</summary>
+    private void RunItems(long generation)
     {
         while (true)
         {
@@ -179,27 +132,22 @@ internal sealed unsafe class WorkerPool
                 continue;
             }
 
-            Run(invoke, state, index);
-        }
-    }
-
-    private void Run(delegate*<void*, int, void> invoke, void* state, int index)
-    {
-        try
-        {
-            invoke(state, index);
-        }
-        catch (Exception e)
-        {
-            Interlocked.CompareExchange(ref _error, e, null);
-        }
-        finally
-        {
-            if (Interlocked.Decrement(ref _remaining) == 0)
+            try
             {
-                lock (_doneLock)
+                invoke(state, index);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            finally
+            {
+                if (Interlocked.Decrement(ref _remaining) == 0)
                 {
-                    Monitor.PulseAll(_doneLock);
+                    lock (_doneLock)
+                    {
+                        Monitor.PulseAll(_doneLock);
+                    }
                 }
             }
         }
@@ -228,12 +176,12 @@ internal sealed unsafe class WorkerPool
         }
     }
 
-    private void WorkerLoop(long seen, int self)
+    private void WorkerLoop(long seen)
     {
         while (true)
         {
             seen = WaitForGeneration(seen);
-            RunItems(seen, self);
+            RunItems(seen);
         }
     }
 
@@ -299,7 +247,7 @@ internal sealed unsafe class WorkerPool
     // that declares the captured variable, even when no thread is started.
     private Thread StartWorker(int index, long seen)
     {
-        var thread = new Thread(() => WorkerLoop(seen, self: index + 1))
+        var thread = new Thread(() => WorkerLoop(seen))
         {
             IsBackground = true,
             Name = $"MlNetMiniBatch worker {index + 1}",

@@ -50,11 +50,9 @@ internal sealed class MultilayerPerceptron
     /// Back-propagates <paramref name="logitGradient"/> [rows × outputs] (already scaled to the batch mean) through the
     /// layers kept by the last <see cref="Forward"/> and writes every parameter's gradient into <paramref name="gradient"/>.
     /// Adds l2 · W to the weight gradients when <paramref name="l2"/> is positive (biases are not penalised).
-    /// With <paramref name="step"/> set, each block of a weight gradient is also applied to the weights as soon as it is
-    /// finished, and each bias right after its gradient: the optimizer's step without a second pass over the model.
     /// </summary>
     public void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers,
-        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads, FusedStep step = default)
+        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads)
     {
         var upstream = buffers.GradientScratch(0, rows * Layout.OutputSize);
         logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(upstream);
@@ -62,35 +60,23 @@ internal sealed class MultilayerPerceptron
         {
             int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
             ReadOnlySpan<float> layerInput = l == 0 ? input.Slice(0, rows * fanIn) : buffers.Output(l - 1, rows);
-            var downstream = Span<float>.Empty;
-            if (l > 0)
-            {
-                // dZ of the layer below = (dZ[rows × fanOut] · Wᵀ[fanOut × fanIn]) ⊙ dropout mask ⊙ f'(z), the mask and
-                // the derivative applied to each tile as the GEMM finishes it. First, while W is still this step's W.
-                downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
-                Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
-                    Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
-                    buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
-            }
-            // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
             var dW = Layout.Weights(gradient, l);
-            if (step.IsSet)
-            {
-                Gemm.MultiplyWeightGradientAndStep(fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW,
-                    Layout.Weights(parameters, l), l2, step, Layout.WeightOffset(l), threads);
-            }
-            else
-            {
-                Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW, fanOut, accumulate: false, threads);
-                if (l2 > 0)
-                    TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, l), l2, dW, dW);
-            }
+            // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
+            Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW, fanOut, accumulate: false, threads);
+            if (l2 > 0)
+                TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, l), l2, dW, dW);
             var dB = Layout.Bias(gradient, l);
             dB.Clear();
             for (int r = 0; r < rows; r++)
                 TensorPrimitives.Add(dB, upstream.Slice(r * fanOut, fanOut), dB);
-            if (step.IsSet)
-                step.Apply(Layout.BiasOffset(l), fanOut);
+            if (l == 0)
+                break;
+            // dZ of the layer below = (dZ[rows × fanOut] · Wᵀ[fanOut × fanIn]) ⊙ dropout mask ⊙ f'(z), the mask and
+            // the derivative applied to each tile as the GEMM finishes it.
+            var downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
+            Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
+                Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
+                buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
             upstream = downstream;
         }
     }

@@ -27,9 +27,6 @@ internal sealed class AdamOptimizer : Optimizer
 
     public override bool WantsL2InGradient => _weightDecay == 0;
 
-    // AdamW shrinks every weight in BeginStep, before the backward pass would have read them.
-    public override bool CanFuseIntoBackward => _weightDecay == 0;
-
     public override float[][] State => [_m, _v];
 
     protected override void BeginStep(float[] parameters, float learningRate)

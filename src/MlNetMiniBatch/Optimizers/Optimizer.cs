@@ -10,7 +10,7 @@ namespace MlNetMiniBatch.Optimizers;
 /// contiguous ranges across the worker pool: it streams several arrays the size of the model, which on small batches
 /// costs as much as the batch's arithmetic, and every element is updated the same way whatever the split.
 /// </summary>
-internal abstract unsafe class Optimizer
+internal abstract class Optimizer
 {
     // Below this many parameters a step runs on the caller: waking a worker would cost more.
     private const int ParallelThreshold = 32 * 1024;
@@ -57,50 +57,6 @@ internal abstract unsafe class Optimizer
         }
     }
 
-    /// <summary>Whether the update may run inside the backward pass (<see cref="BeginFusedStep"/>): not when
-    /// <see cref="BeginStep"/> changes the parameters, which the backward pass still needs unchanged.</summary>
-    public virtual bool CanFuseIntoBackward => true;
-
-    /// <summary>
-    /// Starts a step that the backward pass applies itself, range by range, through <see cref="FusedStepScope.Step"/>
-    /// as each block of the gradient is finished; every parameter must be updated exactly once before the scope is
-    /// disposed. Each element gets exactly the update <see cref="Step"/> would give it.
-    /// </summary>
-    public FusedStepScope BeginFusedStep(float[] parameters, float[] gradient, float learningRate)
-    {
-        Steps++;
-        BeginStep(parameters, learningRate);
-        (_parameters, _gradient, _learningRate) = (parameters, gradient, learningRate);
-        return new FusedStepScope(this);
-    }
-
-    /// <summary>Keeps the optimizer reachable from the fused step's function pointer for the duration of one step.</summary>
-    public readonly unsafe struct FusedStepScope : IDisposable
-    {
-        private readonly Optimizer _optimizer;
-        private readonly GCHandle _handle;
-
-        internal FusedStepScope(Optimizer optimizer)
-        {
-            _optimizer = optimizer;
-            _handle = GCHandle.Alloc(optimizer);
-        }
-
-        public FusedStep Step => new(&UpdateRange, GCHandle.ToIntPtr(_handle));
-
-        public void Dispose()
-        {
-            _handle.Free();
-            (_optimizer._parameters, _optimizer._gradient) = ([], []);
-        }
-    }
-
-    private static void UpdateRange(nint handle, int start, int length)
-    {
-        var optimizer = (Optimizer)GCHandle.FromIntPtr(handle).Target!;
-        optimizer.Update(optimizer._parameters, optimizer._gradient, optimizer._learningRate, start, length);
-    }
-
     /// <summary>Work done once per step before the element-wise update (step counters, decoupled weight decay).</summary>
     protected virtual void BeginStep(float[] parameters, float learningRate) { }
 
@@ -125,8 +81,9 @@ internal abstract unsafe class Optimizer
 
         public readonly void Run(int index)
         {
+            var optimizer = (Optimizer)GCHandle.FromIntPtr(Optimizer).Target!;
             int start = Boundary(index), end = Boundary(index + 1);
-            UpdateRange(Optimizer, start, end - start);
+            optimizer.Update(optimizer._parameters, optimizer._gradient, optimizer._learningRate, start, end - start);
         }
 
         private readonly int Boundary(int part) => part >= Parts ? Length : (int)((long)Length * part / Parts) & ~15;

@@ -25,7 +25,6 @@ internal sealed class EpochRunner
     private float[] _logitGradient;
     private readonly MetricsAccumulator _metrics;
     private readonly GradientNoiseEstimator? _noise;
-    private readonly bool _fuseStep;
 
     public EpochRunner(NeuralNetworkTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
         Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows)
@@ -49,7 +48,6 @@ internal sealed class EpochRunner
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
         _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
-        _fuseStep = optimizer.CanFuseIntoBackward && options.GradientClipNorm is null;
     }
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
@@ -79,39 +77,18 @@ internal sealed class EpochRunner
             if (!double.IsFinite(lossSum))
                 throw Diverged(epoch, iterations + 1, learningRate);
             _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
-            BackwardAndStep(batch, n, learningRate);
+            _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
+            if (_noise is not null && n == _options.BatchSize)
+                _noise.Add(_gradient, n);
+            if (_options.GradientClipNorm is { } clip)
+                ClipGlobalNorm(_gradient, clip);
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads);
             iterations++;
             rows += n;
             progress.RowsSeen += n;
             progress.Batch(epoch, iterations, _metrics.MeanLoss);
         }
         return new TrainResult(iterations, rows, batches.SkippedRows, _metrics.Result(), _noise?.EpochEstimate());
-    }
-
-    /// <summary>
-    /// Gradient and update. Without clipping (which needs the whole gradient's norm first) the optimizer's update runs
-    /// inside the backward pass on each finished block of the gradient: at small batches a separate step, streaming
-    /// the whole model and its optimizer state once more, cost as much as the forward pass. Either way every parameter
-    /// gets the same update, bit for bit.
-    /// </summary>
-    private void BackwardAndStep(Batch batch, int n, float learningRate)
-    {
-        if (_fuseStep)
-        {
-            using var step = _optimizer.BeginFusedStep(_parameters, _gradient, learningRate);
-            _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads, step.Step);
-        }
-        else
-        {
-            _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
-        }
-        if (_noise is not null && n == _options.BatchSize)
-            _noise.Add(_gradient, n);
-        if (_fuseStep)
-            return;
-        if (_options.GradientClipNorm is { } clip)
-            ClipGlobalNorm(_gradient, clip);
-        _optimizer.Step(_parameters, _gradient, learningRate, _threads);
     }
 
     /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>
