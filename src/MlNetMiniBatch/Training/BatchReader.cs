@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -95,14 +97,16 @@ internal sealed class BatchReader : IDisposable
 
     /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label and its weight, and says
     /// what, if anything, makes it unusable. The one place the validity rules live: training reads and the bad-row
-    /// report both go through it.</summary>
+    /// report both go through it. A dense row is also copied to <paramref name="denseRow"/> when that is not empty
+    /// (in the same pass as the finite check: reading rows is what the prefetch thread spends its time on).</summary>
     public static RowProblem Check(ValueGetter<VBuffer<float>> features, LabelGetter label, ValueGetter<float>? weight,
-        ref VBuffer<float> buffer, out float labelValue, out float weightValue)
+        ref VBuffer<float> buffer, out float labelValue, out float weightValue, Span<float> denseRow = default)
     {
         labelValue = 0;
         weightValue = 1;
         features(ref buffer);
-        if (!AllFinite(buffer.GetValues()))
+        bool copy = !denseRow.IsEmpty && buffer.IsDense;
+        if (!(copy ? CopyAllFinite(buffer.GetValues(), denseRow) : AllFinite(buffer.GetValues())))
             return RowProblem.NonFiniteFeature;
         if (!label.TryGet(out labelValue))
             return RowProblem.MissingLabel;
@@ -118,17 +122,13 @@ internal sealed class BatchReader : IDisposable
     private RowProblem ReadRow(Span<float> featureRow, out float target, out float weight)
     {
         target = 0;
-        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, out float label, out weight);
+        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, out float label, out weight, featureRow);
         if (problem != RowProblem.None)
             return problem;
-        var values = _featureBuffer.GetValues();
-        if (_featureBuffer.IsDense)
-        {
-            values.CopyTo(featureRow);
-        }
-        else
+        if (!_featureBuffer.IsDense)
         {
             featureRow.Clear();
+            var values = _featureBuffer.GetValues();
             var indices = _featureBuffer.GetIndices();
             for (int i = 0; i < indices.Length; i++)
                 featureRow[indices[i]] = values[i];
@@ -137,6 +137,36 @@ internal sealed class BatchReader : IDisposable
         if (_classWeights is not null)
             weight *= _classWeights[(int)label];
         return RowProblem.None;
+    }
+
+    /// <summary><see cref="AllFinite"/> while copying <paramref name="values"/> to <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static bool CopyAllFinite(ReadOnlySpan<float> values, Span<float> destination)
+    {
+        destination = destination.Slice(0, values.Length);
+        ref float source = ref MemoryMarshal.GetReference(values);
+        ref float target = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var bad = Vector512<float>.Zero;
+            for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref source, (nuint)i);
+                v.StoreUnsafe(ref target, (nuint)i);
+                bad |= ~Vector512.Equals(v - v, Vector512<float>.Zero);
+            }
+            if (bad != Vector512<float>.Zero)
+                return false;
+        }
+        for (; i < values.Length; i++)
+        {
+            float v = values[i];
+            destination[i] = v;
+            if (!float.IsFinite(v))
+                return false;
+        }
+        return true;
     }
 
     /// <summary>x − x is 0 for every finite x and NaN for NaN and ±∞, so one compare per vector finds both.</summary>
