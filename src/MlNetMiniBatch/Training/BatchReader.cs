@@ -106,7 +106,7 @@ internal sealed class BatchReader : IDisposable
         weightValue = 1;
         features(ref buffer);
         bool copy = !denseRow.IsEmpty && buffer.IsDense;
-        if (!(copy ? CopyAllFinite(buffer.GetValues(), denseRow) : AllFinite(buffer.GetValues())))
+        if (!AllFinite(buffer.GetValues(), copy ? denseRow : default))
             return RowProblem.NonFiniteFeature;
         if (!label.TryGet(out labelValue))
             return RowProblem.MissingLabel;
@@ -139,13 +139,16 @@ internal sealed class BatchReader : IDisposable
         return RowProblem.None;
     }
 
-    /// <summary><see cref="AllFinite"/> while copying <paramref name="values"/> to <paramref name="destination"/>.</summary>
+    /// <summary>Whether every value is finite; also copies them to <paramref name="copyTo"/> unless it is empty (one pass
+    /// for the training read). x − x is 0 for every finite x and NaN for NaN and ±∞, so one compare per vector finds both.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool CopyAllFinite(ReadOnlySpan<float> values, Span<float> destination)
+    internal static bool AllFinite(ReadOnlySpan<float> values, Span<float> copyTo = default)
     {
-        destination = destination.Slice(0, values.Length);
+        bool copy = !copyTo.IsEmpty;
+        if (copy)
+            copyTo = copyTo.Slice(0, values.Length);
         ref float source = ref MemoryMarshal.GetReference(values);
-        ref float target = ref MemoryMarshal.GetReference(destination);
+        ref float target = ref MemoryMarshal.GetReference(copyTo);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -153,41 +156,34 @@ internal sealed class BatchReader : IDisposable
             for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var v = Vector512.LoadUnsafe(ref source, (nuint)i);
-                v.StoreUnsafe(ref target, (nuint)i);
+                if (copy)
+                    v.StoreUnsafe(ref target, (nuint)i);
                 bad |= ~Vector512.Equals(v - v, Vector512<float>.Zero);
             }
             if (bad != Vector512<float>.Zero)
                 return false;
         }
-        for (; i < values.Length; i++)
-        {
-            float v = values[i];
-            destination[i] = v;
-            if (!float.IsFinite(v))
-                return false;
-        }
-        return true;
-    }
-
-    /// <summary>x − x is 0 for every finite x and NaN for NaN and ±∞, so one compare per vector finds both.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        else if (Vector.IsHardwareAccelerated)
         {
             var bad = Vector<int>.Zero;
             for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                var v = new Vector<float>(values.Slice(i));
+                var v = Vector.LoadUnsafe(ref source, (nuint)i);
+                if (copy)
+                    v.StoreUnsafe(ref target, (nuint)i);
                 bad |= ~Vector.Equals(v - v, Vector<float>.Zero);
             }
             if (bad != Vector<int>.Zero)
                 return false;
         }
         for (; i < values.Length; i++)
-            if (!float.IsFinite(values[i]))
+        {
+            float v = values[i];
+            if (copy)
+                copyTo[i] = v;
+            if (!float.IsFinite(v))
                 return false;
+        }
         return true;
     }
 

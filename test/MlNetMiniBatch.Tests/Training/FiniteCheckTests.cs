@@ -17,7 +17,7 @@ public sealed class FiniteCheckTests
             row[^1] = -float.Epsilon;
             var copy = new float[length + 3];
             Assert.IsTrue(BatchReader.AllFinite(row));
-            Assert.IsTrue(BatchReader.CopyAllFinite(row, copy));
+            Assert.IsTrue(BatchReader.AllFinite(row, copy));
             CollectionAssert.AreEqual(row, copy.Take(length).ToArray());
             foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
             {
@@ -26,7 +26,7 @@ public sealed class FiniteCheckTests
                     var withBad = (float[])row.Clone();
                     withBad[at] = bad;
                     Assert.IsFalse(BatchReader.AllFinite(withBad), $"{bad} at {at} of {length}");
-                    Assert.IsFalse(BatchReader.CopyAllFinite(withBad, copy), $"{bad} at {at} of {length} (copying)");
+                    Assert.IsFalse(BatchReader.AllFinite(withBad, copy), $"{bad} at {at} of {length} (copying)");
                 }
             }
         }
