@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -23,7 +24,7 @@ internal sealed class SgdOptimizer : Optimizer
 
     public override float[][] State => [_velocity];
 
-    /// <summary>The vectorised part of the momentum update, 16 (or 8) floats at a time without per-slice bounds
+    /// <summary>The vectorised part of the momentum update, 16 (or Vector&lt;float&gt;.Count) floats at a time without per-slice bounds
     /// checks (alternating runs at batch 32: 260 against 266 µs per training step with Vector&lt;T&gt; and slices);
     /// returns how many leading elements it did. The same operations in the same order as the scalar tail, so every
     /// element's result is the same whichever part handles it.</summary>
@@ -47,17 +48,17 @@ internal sealed class SgdOptimizer : Optimizer
                 (Vector512.LoadUnsafe(ref rp, (nuint)i) - (rate * step)).StoreUnsafe(ref rp, (nuint)i);
             }
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (Vector.IsHardwareAccelerated)
         {
-            var mu = Vector256.Create(momentum);
-            var rate = Vector256.Create(learningRate);
-            for (; i <= length - Vector256<float>.Count; i += Vector256<float>.Count)
+            var mu = new Vector<float>(momentum);
+            var rate = new Vector<float>(learningRate);
+            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                var gi = Vector256.LoadUnsafe(ref rg, (nuint)i);
-                var vi = (Vector256.LoadUnsafe(ref rv, (nuint)i) * mu) + gi;
+                var gi = Vector.LoadUnsafe(ref rg, (nuint)i);
+                var vi = (Vector.LoadUnsafe(ref rv, (nuint)i) * mu) + gi;
                 vi.StoreUnsafe(ref rv, (nuint)i);
                 var step = nesterov ? gi + (mu * vi) : vi;
-                (Vector256.LoadUnsafe(ref rp, (nuint)i) - (rate * step)).StoreUnsafe(ref rp, (nuint)i);
+                (Vector.LoadUnsafe(ref rp, (nuint)i) - (rate * step)).StoreUnsafe(ref rp, (nuint)i);
             }
         }
         return i;
