@@ -38,11 +38,7 @@ internal static class TrainBench
             if (missing is not null) continue;
             Report.Note($"PyTorch, batch {batch} ({Peers.EnvironmentDescription}):");
             var snapshot = CpuSnapshot.Take();
-            var results = peers.RunScript("torch", "torch_mlp.py", new[]
-            {
-                "--data", context.DataDirectory, "--batch-sizes", batch.ToString(CultureInfo.InvariantCulture), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
-                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", "1",
-            }, threads, TimeSpan.FromMinutes(60));
+            var results = RunTorch(context, peers, new[] { batch }, seed: 1, epochs, threads);
             double? foreign = snapshot.ForeignShare(CpuSnapshot.Take());
             foreach (JsonElement r in results)
             {
@@ -190,11 +186,7 @@ internal static class TrainBench
                 Report.Bench("train", $"ours/b{batch}/seed{seed}", ("batch", batch), ("seed", seed), ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
             }
             if (!withPeer) continue;
-            var results = peers.RunScript("torch", "torch_mlp.py", new[]
-            {
-                "--data", context.DataDirectory, "--batch-sizes", string.Join(",", BatchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
-                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
-            }, threads, TimeSpan.FromMinutes(60));
+            var results = RunTorch(context, peers, BatchSizes, seed, epochs, threads);
             foreach (JsonElement r in results)
                 if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc
                     && samples.TryGetValue((int)b, out var sample))
@@ -204,6 +196,14 @@ internal static class TrainBench
                 }
         }
     }
+
+    /// <summary>The PyTorch peer with our settings (SGD momentum 0.9, lr 0.05) at the given batch sizes and seed.</summary>
+    private static IReadOnlyList<JsonElement> RunTorch(BenchContext context, Peers peers, int[] batchSizes, int seed, int epochs, int threads) =>
+        peers.RunScript("torch", "torch_mlp.py", new[]
+        {
+            "--data", context.DataDirectory, "--batch-sizes", string.Join(",", batchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
+            "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
+        }, threads, TimeSpan.FromMinutes(60));
 
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
 
