@@ -28,11 +28,18 @@ internal sealed partial class ScoredDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
         var active = columnsNeeded.ToArray();
-        return _input.GetRowCursorSet(InputColumns(active), n, rand).Select(c => (DataViewRowCursor)Wrap(c, active)).ToArray();
+        return _input.GetRowCursorSet(InputColumns(active), n, rand).Select(c => Wrap(c, active)).ToArray();
     }
 
-    private BlockScoredCursor Wrap(DataViewRowCursor input, DataViewSchema.Column[] active)
-        => new(input, Schema, _input.Schema[_transformer.FeatureColumnName], _transformer.Model, active);
+    /// <summary>Block scoring reads rows ahead, so it needs a deep copy of every pass-through value; a column that
+    /// cannot be copied (a reference type other than text) is served straight from the input, row by row.</summary>
+    private DataViewRowCursor Wrap(DataViewRowCursor input, DataViewSchema.Column[] active)
+    {
+        var features = _input.Schema[_transformer.FeatureColumnName];
+        return active.All(c => c.Index >= _input.Schema.Count || ColumnBuffer.CanBuffer(c.Type))
+            ? new BlockScoredCursor(input, Schema, features, _transformer.Model, active)
+            : new ScoredCursor(input, Schema, features, _transformer.Model, active, ownsInput: true);
+    }
 
     private IEnumerable<DataViewSchema.Column> InputColumns(DataViewSchema.Column[] active)
         => ScoringDependencies.InputColumns(_input.Schema, _transformer.FeatureColumnName, active);
