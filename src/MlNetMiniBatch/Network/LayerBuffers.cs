@@ -37,8 +37,11 @@ internal sealed class LayerBuffers
         }
         if (HasDropout)
             AllocateDropout(rows);
-        _gradientScratch[0] = new float[rows * _layout.MaxWidth];
-        _gradientScratch[1] = new float[rows * _layout.MaxWidth];
+        // The backward pass stops at the first layer's weights and never forms a gradient of the input, so the
+        // input's width (2^25 for hashed n-grams) does not size the scratch.
+        int gradientWidth = _layout.Sizes.Skip(1).Max();
+        _gradientScratch[0] = new float[rows * gradientWidth];
+        _gradientScratch[1] = new float[rows * gradientWidth];
         Capacity = rows;
     }
 

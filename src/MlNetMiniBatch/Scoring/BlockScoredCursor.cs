@@ -3,13 +3,19 @@ using MlNetMiniBatch.Network;
 namespace MlNetMiniBatch.Scoring;
 
 /// <summary>
-/// The cursor behind <c>Transform</c>: reads up to <see cref="BlockRows"/> rows ahead, scores them as one batch through
+/// The cursor behind <c>Transform</c>: reads up to <see cref="MaxBlockRows"/> rows ahead, scores them as one batch through
 /// the same GEMM kernels as training (far faster than one matrix-vector product per row), then serves them one by one,
 /// with the pass-through input columns taken from per-column buffers filled while reading ahead.
 /// </summary>
 internal sealed class BlockScoredCursor : DataViewRowCursor
 {
-    internal const int BlockRows = 64;
+    internal const int MaxBlockRows = 64;
+
+    // A block holds every layer's values for each of its rows, the dense features included: wide inputs (hashed
+    // n-grams, 2^25 slots) get fewer rows, down to one, so a block stays near 4 MB instead of 64 dense rows.
+    private const long BlockFloats = 1 << 20;
+
+    private readonly int _blockRows;
 
     private readonly DataViewRowCursor _input;
     private readonly NeuralNetworkModelParameters _model;
@@ -33,6 +39,7 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
         _model = model;
         Schema = outputSchema;
         _inputCount = input.Schema.Count;
+        _blockRows = BlockRows(model.Layout);
         _activeOutputs = new bool[outputSchema.Count - _inputCount];
         _inputBuffers = new ColumnBuffer?[_inputCount];
         foreach (var column in activeColumns)
@@ -40,17 +47,20 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
             if (column.Index >= _inputCount)
                 _activeOutputs[column.Index - _inputCount] = true;
             else
-                _inputBuffers[column.Index] = ColumnBuffer.Create(input, input.Schema[column.Index], BlockRows);
+                _inputBuffers[column.Index] = ColumnBuffer.Create(input, input.Schema[column.Index], _blockRows);
         }
         // Without an active score column the features were not asked of the input, and nothing is scored.
         _getFeatures = _activeOutputs.Any(a => a) ? input.GetGetter<VBuffer<float>>(featureColumn) : null;
         _getId = input.GetIdGetter();
-        _features = new float[BlockRows * model.InputSize];
-        _outputs = new float[BlockRows * model.OutputSize];
-        _batches = new long[BlockRows];
-        _ids = new DataViewRowId[BlockRows];
-        _buffers = new LayerBuffers(model.Layout, BlockRows);
+        _features = new float[_blockRows * model.InputSize];
+        _outputs = new float[_blockRows * model.OutputSize];
+        _batches = new long[_blockRows];
+        _ids = new DataViewRowId[_blockRows];
+        _buffers = new LayerBuffers(model.Layout, _blockRows);
     }
+
+    /// <summary>Rows read ahead per block for a network of this shape.</summary>
+    internal static int BlockRows(NetworkLayout layout) => (int)Math.Clamp(BlockFloats / layout.Sizes.Sum(s => (long)s), 1, MaxBlockRows);
 
     public override DataViewSchema Schema { get; }
 
@@ -72,7 +82,7 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
         _filled = 0;
         _current = -1;
         int d = _model.InputSize;
-        while (_filled < BlockRows && _input.MoveNext())
+        while (_filled < _blockRows && _input.MoveNext())
         {
             foreach (var buffer in _inputBuffers)
                 buffer?.Capture(_filled);
