@@ -39,6 +39,12 @@ internal sealed unsafe class WorkerPool
     /// <summary>The process-wide pool; threads are created on first need and live for the process.</summary>
     public static WorkerPool Shared { get; } = new();
 
+    /// <summary>Batches that took the pool and were offered to its workers (not those run inline): lets tests prove
+    /// that a training run at its sizes really went parallel.</summary>
+    internal long DispatchedBatches => Interlocked.Read(ref _dispatchedBatches);
+
+    private long _dispatchedBatches;
+
     /// <summary>
     /// Runs <c>work.Run(0 .. count-1)</c> on the caller and up to <c>count - 1</c> workers (at most one fewer than
     /// the cores); returns when all are done and rethrows the first exception. A nested or concurrent call runs
@@ -78,6 +84,7 @@ internal sealed unsafe class WorkerPool
             return;
         }
 
+        Interlocked.Increment(ref _dispatchedBatches);
         try
         {
             // Items are claimed, not assigned, so more items than threads is fine; more threads than cores is not.

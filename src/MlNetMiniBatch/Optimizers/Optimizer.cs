@@ -13,7 +13,7 @@ namespace MlNetMiniBatch.Optimizers;
 internal abstract class Optimizer
 {
     // Below this many parameters a step runs on the caller: waking a worker would cost more.
-    private const int ParallelThreshold = 32 * 1024;
+    internal const int ParallelThreshold = 32 * 1024;
 
     private float[] _parameters = [];
     private float[] _gradient = [];
