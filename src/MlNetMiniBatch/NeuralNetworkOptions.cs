@@ -157,12 +157,14 @@ public sealed class NeuralNetworkOptions
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>Directory where a checkpoint (weights, optimizer state, history, schedule and early-stopping state) is
-    /// written atomically after every epoch.</summary>
+    /// written atomically after every epoch, and deleted when the run ends normally (all epochs, early stopping or
+    /// StopTraining). Checked for writing before the first batch.</summary>
     /// <value>Default null: no checkpoints.</value>
     public string? CheckpointDirectory { get; set; }
 
     /// <summary>Whether Fit continues from the checkpoint in <see cref="CheckpointDirectory"/> when there is one. A run
-    /// resumed after epoch k ends bit-identical to an uninterrupted run with the same seed and thread count.</summary>
+    /// resumed after epoch k ends bit-identical to an uninterrupted run with the same seed and thread count. The settings
+    /// that shape the updates must be the ones that wrote the checkpoint, and Fit must not be given an initial model.</summary>
     /// <value>Default false.</value>
     public bool ResumeFromCheckpoint { get; set; }
 

@@ -1,11 +1,24 @@
-// Trains ResumeScenario with checkpoints in args[0]; prints "epoch E batch B" after every batch and, once it reaches
-// epoch args[1] batch args[2], stops making progress so the caller can kill it in the middle of that epoch.
+// Trains ResumeScenario with checkpoints in args[0] and prints "epoch E batch B" after every batch. Then it stops making
+// progress, so that the caller can kill it at a chosen moment:
+//   <directory> batch <E> <B>   after batch B of epoch E (in the middle of an epoch);
+//   <directory> write <E>       inside the write of epoch E's checkpoint, once half of its temporary file is on disk
+//                               (prints "writing the checkpoint of epoch E").
 using Microsoft.ML;
 using MlNetMiniBatch;
+using MlNetMiniBatch.Persistence;
 using MlNetMiniBatch.TrainingHost;
 
 string directory = args[0];
-int stallEpoch = int.Parse(args[1]), stallBatch = int.Parse(args[2]);
+int stallEpoch = int.Parse(args[2]), stallBatch = args[1] == "batch" ? int.Parse(args[3]) : -1;
+if (args[1] == "write")
+    Checkpoint.PartlyWritten = epoch =>
+    {
+        if (epoch != stallEpoch)
+            return;
+        Console.WriteLine($"writing the checkpoint of epoch {epoch}");
+        Console.Out.Flush();
+        Thread.Sleep(Timeout.Infinite);
+    };
 var ml = new MLContext(1);
 var options = ResumeScenario.Options(directory);
 options.ProgressInterval = TimeSpan.Zero;

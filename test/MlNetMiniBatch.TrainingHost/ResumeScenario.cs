@@ -17,7 +17,7 @@ public static class ResumeScenario
         {
             int k = i % 3;
             var features = Enumerable.Range(0, 8).Select(j => (j % 3 == k ? 1f : 0f) + (float)(random.NextDouble() - 0.5)).ToArray();
-            return new Row { Label = (uint)k, Features = features };
+            return new Row { Label = (uint)k, Features = features, Weight = 1 + k };
         }).ToArray();
         var definition = SchemaDefinition.Create(typeof(Row));
         definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), 3);
@@ -37,5 +37,8 @@ public static class ResumeScenario
     {
         public uint Label { get; set; }
         [VectorType(8)] public float[] Features { get; set; } = [];
+
+        /// <summary>Not used by <see cref="Options"/>: there for tests that resume with an example weight column.</summary>
+        public float Weight { get; set; }
     }
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MlNetMiniBatch;
 
 /// <summary>
@@ -61,6 +63,7 @@ public abstract class LearningRateSchedule
             throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor must be in (0, 1].");
     }
 
+    // Descriptions use the invariant culture: they are part of a checkpoint's key and of a saved model's TrainingOptions.
     private sealed class ConstantSchedule : LearningRateSchedule
     {
         internal override float Rate(int epoch, int epochs, float baseRate, float current, ref int wait) => baseRate;
@@ -71,14 +74,14 @@ public abstract class LearningRateSchedule
     {
         internal override float Rate(int epoch, int epochs, float baseRate, float current, ref int wait)
             => (float)(baseRate * Math.Pow(factor, (epoch - 1) / stepEpochs));
-        public override string ToString() => $"step decay ×{factor} every {stepEpochs} epochs";
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"step decay ×{factor} every {stepEpochs} epochs");
     }
 
     private sealed class ExponentialSchedule(float decayRate) : LearningRateSchedule
     {
         internal override float Rate(int epoch, int epochs, float baseRate, float current, ref int wait)
             => (float)(baseRate * Math.Pow(decayRate, epoch - 1));
-        public override string ToString() => $"exponential decay ×{decayRate} per epoch";
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"exponential decay ×{decayRate} per epoch");
     }
 
     private sealed class CosineSchedule(float minimumRate, int warmupEpochs) : LearningRateSchedule
@@ -91,7 +94,7 @@ public abstract class LearningRateSchedule
             double t = decayEpochs > 0 ? (double)(epoch - warmupEpochs - 1) / decayEpochs : 0;
             return (float)(minimumRate + (baseRate - minimumRate) * 0.5 * (1 + Math.Cos(Math.PI * t)));
         }
-        public override string ToString() => $"cosine decay to {minimumRate} after {warmupEpochs} warm-up epochs";
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"cosine decay to {minimumRate} after {warmupEpochs} warm-up epochs");
     }
 
     private sealed class PlateauSchedule(float factor, int patience, float minimumRate) : LearningRateSchedule
@@ -105,6 +108,6 @@ public abstract class LearningRateSchedule
             wait = 0;
             return Math.Max(current * factor, minimumRate);
         }
-        public override string ToString() => $"reduce ×{factor} after {patience} epochs without improvement";
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"reduce ×{factor} after {patience} epochs without improvement");
     }
 }

@@ -1,8 +1,9 @@
 namespace MlNetMiniBatch.Training;
 
 /// <summary>
-/// Watches one metric across epochs for early stopping and reduce-on-plateau: the best value so far, the epoch it came
-/// from and the epochs since (two counters: one for early stopping, one the plateau schedule resets when it acts).
+/// Judges one metric across epochs for early stopping and reduce-on-plateau. Its counters (the best value so far, the
+/// epoch it came from and the epochs since: one count for early stopping, one the plateau schedule resets when it acts)
+/// live in the <see cref="TrainingState"/>, so a checkpoint carries them.
 /// </summary>
 internal sealed class MetricMonitor
 {
@@ -18,28 +19,24 @@ internal sealed class MetricMonitor
             or NeuralNetworkMetric.AreaUnderRocCurve or NeuralNetworkMetric.RSquared;
     }
 
-    public double? Best { get; set; }
-    public int? BestEpoch { get; set; }
-    public int EpochsWithoutImprovement { get; set; }
-    public int PlateauWait;
-
-    /// <summary>Records the epoch's value (validation when there is some); returns whether it is the best so far.</summary>
-    public bool Observe(EpochSummary summary)
+    /// <summary>Records the epoch's value (validation when there is some) in <paramref name="state"/>; returns whether
+    /// it is the best so far.</summary>
+    public bool Observe(EpochSummary summary, TrainingState state)
     {
         double? value = (summary.Validation ?? summary.Train).Get(_metric);
         bool improved = value is { } v && !double.IsNaN(v) &&
-            (Best is not { } best || (_higherIsBetter ? v > best + _minDelta : v < best - _minDelta));
+            (state.BestValue is not { } best || (_higherIsBetter ? v > best + _minDelta : v < best - _minDelta));
         if (improved)
         {
-            Best = value;
-            BestEpoch = summary.Epoch;
-            EpochsWithoutImprovement = 0;
-            PlateauWait = 0;
+            state.BestValue = value;
+            state.BestEpoch = summary.Epoch;
+            state.EpochsWithoutImprovement = 0;
+            state.PlateauWait = 0;
         }
         else
         {
-            EpochsWithoutImprovement++;
-            PlateauWait++;
+            state.EpochsWithoutImprovement++;
+            state.PlateauWait++;
         }
         return improved;
     }

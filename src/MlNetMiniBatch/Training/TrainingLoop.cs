@@ -28,39 +28,17 @@ internal sealed class TrainingLoop
         TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel, int seed)
     {
         _options.ValidateFor(_task, columns.ClassCount, validation is not null);
-        var checkpoint = _options.ResumeFromCheckpoint ? Checkpoint.TryRead(_options.CheckpointDirectory!) : null;
-        if (checkpoint is not null)
-            seed = checkpoint.Seed;
-        var start = checkpoint?.Model ?? initialModel;
-        bool warmStart = checkpoint is not null ? checkpoint.Model.TrainingOptions?.WarmStart ?? false : initialModel is not null;
-        var trainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart);
-        var (layout, activation, parameters) = StartingPoint(columns, start, seed);
-        var (labelMean, labelStd) = start is not null ? (start.LabelMean, start.LabelStandardDeviation)
-            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
-        string configuration = Configuration(layout, activation);
-        if (checkpoint is not null && checkpoint.Configuration != configuration)
-            throw new InvalidOperationException(
-                $"The checkpoint in '{_options.CheckpointDirectory}' was written by a different configuration ({checkpoint.Configuration}; now {configuration}). " +
-                "Resume with the same options, or delete the checkpoint to start over.");
+        string? directory = _options.CheckpointDirectory;
+        if (directory is not null)
+            Checkpoint.CheckWritable(directory);
+        var state = (_options.ResumeFromCheckpoint ? Resume(columns, validation is not null, initialModel) : null)
+            ?? Start(train, columns, validation is not null, initialModel, seed);
+        seed = state.Seed;
 
-        var network = new MultilayerPerceptron(layout, activation);
-        var optimizer = Optimizer.Create(_options, layout);
+        var network = new MultilayerPerceptron(state.Layout, state.Activation);
         var monitor = new MetricMonitor(_options.EarlyStoppingMetric, _options.EarlyStoppingMinDelta);
-        var history = new List<EpochSummary>(checkpoint?.Model.History ?? []);
-        float baseRate = _options.EffectiveLearningRate, learningRate = baseRate;
+        float baseRate = _options.EffectiveLearningRate;
         bool keepBest = _options.EarlyStoppingPatience is not null && _options.RestoreBestWeights;
-        float[]? bestParameters = null;
-        if (checkpoint is not null)
-        {
-            optimizer.Steps = checkpoint.OptimizerSteps;
-            for (int i = 0; i < checkpoint.OptimizerState.Length; i++)
-                checkpoint.OptimizerState[i].CopyTo(optimizer.State[i], 0);
-            learningRate = checkpoint.LearningRate;
-            (monitor.Best, monitor.BestEpoch, monitor.EpochsWithoutImprovement, monitor.PlateauWait) =
-                (checkpoint.BestValue, checkpoint.BestEpoch, checkpoint.EpochsWithoutImprovement, checkpoint.PlateauWait);
-            bestParameters = checkpoint.BestParameters;
-            _channel.Info(MessageSensitivity.None, $"NeuralNetwork resuming from the checkpoint after epoch {checkpoint.EpochsDone}.");
-        }
 
         var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
         var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
@@ -72,51 +50,83 @@ internal sealed class TrainingLoop
                 "AppendCacheCheckpoint(mlContext) before the trainer (or mlContext.Data.Cache(data)) to shuffle, or set Shuffle = false to silence this warning.");
 
         long? trainingRows = split?.TrainingRows ?? train.GetRowCount();
-        var runner = new EpochRunner(_task, _options, network, parameters, optimizer, labelMean, labelStd, seed, trainingRows);
-        int firstEpoch = history.Count > 0 ? history[^1].Epoch + 1 : 1;
+        var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
+            seed, trainingRows);
+        int firstEpoch = state.EpochsDone + 1;
         var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
-        var stopReason = TrainingStopReason.Completed;
-        if (checkpoint?.Model.StopReason is { } previous && previous != TrainingStopReason.Completed)
-            stopReason = previous; // the interrupted run had already decided to stop
-        for (int epoch = firstEpoch; epoch <= _options.Epochs && stopReason == TrainingStopReason.Completed; epoch++)
+        for (int epoch = firstEpoch; epoch <= _options.Epochs && state.StopReason == TrainingStopReason.Completed; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            learningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, learningRate, ref monitor.PlateauWait) ?? baseRate;
-            var result = runner.Train(trainSource, epoch, learningRate, progress);
+            state.LearningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, state.LearningRate, ref state.PlateauWait) ?? baseRate;
+            var result = runner.Train(trainSource, epoch, state.LearningRate, progress);
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
             var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
-            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, learningRate, result.Metrics, validationMetrics,
+            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, state.LearningRate, result.Metrics, validationMetrics,
                 clock.Elapsed, result.NoiseScale);
-            summary.IsBest = monitor.Observe(summary);
+            summary.IsBest = monitor.Observe(summary, state);
             if (summary.IsBest && keepBest)
-                bestParameters = (float[])parameters.Clone();
-            history.Add(summary);
+                state.BestParameters = (float[])state.Parameters.Clone();
+            state.History.Add(summary);
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork {summary} ({epoch}/{_options.Epochs}).");
             progress.EpochEnd(summary);
 
-            if (_options.EarlyStoppingPatience is { } patience && monitor.EpochsWithoutImprovement >= patience)
-                stopReason = TrainingStopReason.EarlyStopping;
+            if (_options.EarlyStoppingPatience is { } patience && state.EpochsWithoutImprovement >= patience)
+                state.StopReason = TrainingStopReason.EarlyStopping;
             if (_options.OnEpochEnd is { } onEpochEnd)
             {
-                var context = new EpochEndContext(summary, history);
+                var context = new EpochEndContext(summary, state.History);
                 onEpochEnd(context);
-                if (context.StopTraining && stopReason == TrainingStopReason.Completed)
-                    stopReason = TrainingStopReason.Callback;
+                if (context.StopTraining && state.StopReason == TrainingStopReason.Completed)
+                    state.StopReason = TrainingStopReason.Callback;
             }
-            if (_options.CheckpointDirectory is { } directory)
-                WriteCheckpoint(directory, configuration, seed, trainingOptions, layout, activation, parameters, columns, labelMean, labelStd, history,
-                    stopReason, monitor, optimizer, learningRate, bestParameters);
+            // A finished run leaves no checkpoint (see below), so its last epoch is not saved.
+            if (directory is not null && epoch < _options.Epochs && state.StopReason == TrainingStopReason.Completed)
+                Checkpoint.Write(directory, state);
         }
-        if (stopReason != TrainingStopReason.Completed)
-            _channel.Info(MessageSensitivity.None, $"NeuralNetwork stopped after epoch {history[^1].Epoch}: {stopReason}; best epoch {monitor.BestEpoch}.");
-        if (keepBest && bestParameters is not null)
-            parameters = bestParameters;
-        return new NeuralNetworkModelParameters(_task, layout, activation, parameters, columns.ClassValues ?? start?.ClassValues,
-            labelMean, labelStd, history, stopReason, monitor.BestEpoch, trainingOptions);
+        // The run ended normally: its checkpoint must not make a later Fit return this model without training, on any
+        // data, so it goes (as Keras' BackupAndRestore does). An exception or a cancellation above keeps it.
+        if (directory is not null)
+            Checkpoint.Delete(directory);
+        if (state.StopReason != TrainingStopReason.Completed)
+            _channel.Info(MessageSensitivity.None, $"NeuralNetwork stopped after epoch {state.EpochsDone}: {state.StopReason}; best epoch {state.BestEpoch}.");
+        return state.ToModel(keepBest && state.BestParameters is not null ? state.BestParameters : state.Parameters);
     }
 
-    /// <summary>Random initial weights, or a copy of the warm-start (or checkpoint) model's.</summary>
+    /// <summary>A new run: random weights or the initial model's, and a fresh optimizer.</summary>
+    private TrainingState Start(IDataView train, TrainingColumns columns, bool hasValidationData, NeuralNetworkModelParameters? initialModel, int seed)
+    {
+        var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
+        var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
+            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
+        return new TrainingState
+        {
+            Key = TrainingStateKey.For(_task, _options, columns, hasValidationData, seed), Seed = seed, Task = _task,
+            Layout = layout, Activation = activation, Parameters = parameters, ClassValues = columns.ClassValues ?? initialModel?.ClassValues,
+            LabelMean = labelMean, LabelStandardDeviation = labelStd,
+            TrainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart: initialModel is not null),
+            History = [], Optimizer = Optimizer.Create(_options, layout), LearningRate = _options.EffectiveLearningRate,
+        };
+    }
+
+    /// <summary>The run saved in the checkpoint directory, or null when there is none.</summary>
+    private TrainingState? Resume(TrainingColumns columns, bool hasValidationData, NeuralNetworkModelParameters? initialModel)
+    {
+        string directory = _options.CheckpointDirectory!;
+        if (initialModel is not null && Checkpoint.Exists(directory))
+            throw new ArgumentException(
+                $"Fit was given an initialModel, but ResumeFromCheckpoint is true and '{directory}' holds a checkpoint, which would " +
+                "replace the initial model. To continue the interrupted run, call Fit without the initial model (the checkpoint " +
+                "holds its weights); to start over from the initial model, delete the checkpoint or set ResumeFromCheckpoint = false.",
+                nameof(initialModel));
+        var expected = TrainingStateKey.For(_task, _options, columns, hasValidationData, _options.Seed);
+        var state = Checkpoint.TryRead(directory, expected, layout => Optimizer.Create(_options, layout));
+        if (state is not null)
+            _channel.Info(MessageSensitivity.None, $"NeuralNetwork resuming from the checkpoint after epoch {state.EpochsDone}.");
+        return state;
+    }
+
+    /// <summary>Random initial weights, or a copy of the warm-start model's.</summary>
     private (NetworkLayout, NeuralNetworkActivation, float[]) StartingPoint(TrainingColumns columns, NeuralNetworkModelParameters? start, int seed)
     {
         int outputs = _task == NeuralNetworkTask.MulticlassClassification ? columns.ClassCount : 1;
@@ -151,25 +161,5 @@ internal sealed class TrainingLoop
         if (_options.DropLastPartialBatch)
             throw new InvalidOperationException($"The training data has fewer rows than BatchSize ({_options.BatchSize}) and DropLastPartialBatch is true, so no batch was trained. Lower BatchSize or set DropLastPartialBatch = false.");
         throw new InvalidOperationException("The training data has no rows (or all rows have zero weight). Check the data source and any filters before the trainer.");
-    }
-
-    /// <summary>What must not change between a run and its resumption: anything that alters the sequence of updates.</summary>
-    private string Configuration(NetworkLayout layout, NeuralNetworkActivation activation) =>
-        $"{_task} {string.Join('-', layout.Sizes)} {activation} {_options.Optimizer} lr={_options.EffectiveLearningRate} " +
-        $"batch={_options.BatchSize} momentum={_options.Momentum} nesterov={_options.Nesterov} l2={_options.EffectiveL2} " +
-        $"dropout={_options.Dropout} shuffle={_options.Shuffle} validation={_options.ValidationFraction} clip={_options.GradientClipNorm}";
-
-    private void WriteCheckpoint(string directory, string configuration, int seed, TrainingOptionsSummary trainingOptions, NetworkLayout layout, NeuralNetworkActivation activation,
-        float[] parameters, TrainingColumns columns, float labelMean, float labelStd, List<EpochSummary> history, TrainingStopReason stopReason,
-        MetricMonitor monitor, Optimizer optimizer, float learningRate, float[]? bestParameters)
-    {
-        var model = new NeuralNetworkModelParameters(_task, layout, activation, (float[])parameters.Clone(), columns.ClassValues,
-            labelMean, labelStd, history.ToArray(), stopReason, monitor.BestEpoch, trainingOptions);
-        new Checkpoint
-        {
-            Configuration = configuration, Seed = seed, Model = model, OptimizerSteps = optimizer.Steps, OptimizerState = optimizer.State,
-            LearningRate = learningRate, PlateauWait = monitor.PlateauWait, BestValue = monitor.Best, BestEpoch = monitor.BestEpoch,
-            EpochsWithoutImprovement = monitor.EpochsWithoutImprovement, BestParameters = bestParameters,
-        }.Write(directory);
     }
 }
