@@ -22,8 +22,10 @@ internal sealed class GradientNoiseEstimator
     internal const int BatchesPerGroup = 4;
     internal const int BlockSize = 16, BlockStride = 8;
 
-    /// <summary>Above this many parameters the estimator samples blocks: below it a full pass costs little next to the
-    /// batch's own passes over the parameters (backward, optimizer step), and the sample's variance would not pay for it.</summary>
+    /// <summary>Above this many parameters the estimator samples blocks. The full pass costs about as much per
+    /// parameter as an optimizer step, so its share of a batch falls with the batch size, not the model size; up to
+    /// this size (gradient and group sum fit the L2 cache) it stays small down to batch 32, and the sample's variance
+    /// would not pay for itself.</summary>
     internal const int FullSampleLimit = 1 << 16;
 
     private readonly int _parameterCount;
@@ -95,16 +97,40 @@ internal sealed class GradientNoiseEstimator
     /// <summary>E|G_x|² = |G|² + NoiseFactor(x, N)·tr(Σ) for a batch of x rows drawn without replacement from N.</summary>
     private static double NoiseFactor(double batch, double rows) => rows > 1 ? (rows - batch) / (batch * (rows - 1)) : 1 / batch;
 
+    /// <summary>For every sampled block of g: its slot of the group sum ← slot + block, returning the sampled |g|².</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private double AddAndSquareSampled(ReadOnlySpan<float> g)
     {
+        const int FlushEvery = 64; // blocks whose squares are summed in a float vector before they go into the double
         double total = 0;
+        var squares = Vector<float>.Zero;
+        var sum = _groupSum.AsSpan();
         for (int s = 0; s < _blockStarts.Length; s++)
         {
             int start = _blockStarts[s];
-            int length = Math.Min(BlockSize, _parameterCount - start);
-            total += AddAndSquare(_groupSum.AsSpan(s * BlockSize, length), g.Slice(start, length));
+            if (start + BlockSize <= _parameterCount && Vector<float>.Count <= BlockSize)
+            {
+                var block = g.Slice(start, BlockSize);
+                var into = sum.Slice(s * BlockSize, BlockSize);
+                for (int i = 0; i < BlockSize; i += Vector<float>.Count)
+                {
+                    var v = new Vector<float>(block.Slice(i));
+                    (new Vector<float>(into.Slice(i)) + v).CopyTo(into.Slice(i));
+                    squares += v * v;
+                }
+                if (s % FlushEvery == FlushEvery - 1)
+                {
+                    total += Vector.Sum(squares);
+                    squares = Vector<float>.Zero;
+                }
+            }
+            else
+            {
+                int length = Math.Min(BlockSize, _parameterCount - start);
+                total += AddAndSquare(sum.Slice(s * BlockSize, length), g.Slice(start, length));
+            }
         }
-        return total;
+        return total + Vector.Sum(squares);
     }
 
     /// <summary>sum ← sum + g in one pass that also returns |g|².</summary>
