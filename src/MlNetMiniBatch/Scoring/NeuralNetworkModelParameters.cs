@@ -75,12 +75,19 @@ public sealed class NeuralNetworkModelParameters
     /// the model holds that epoch's weights.</summary>
     public int? BestEpoch { get; }
 
-    /// <summary>A batch size suggested by the gradient noise scale measured in the last epoch (MeasureGradientNoise on),
-    /// else null. See <see cref="SuggestedBatchSizeExplanation"/>.</summary>
+    /// <summary>A batch size suggested by the gradient noise scale measured in the last epoch that has one
+    /// (MeasureGradientNoise on), else null. The noise scale grows as training proceeds, so this is the value at the end of
+    /// training; <see cref="NoiseScaleAtLoss"/> reads it at a given loss. See <see cref="SuggestedBatchSizeExplanation"/>.</summary>
     public int? SuggestedBatchSize => GradientNoise.SuggestBatchSize(History);
 
-    /// <summary>One sentence on what <see cref="SuggestedBatchSize"/> means for this model, or null.</summary>
+    /// <summary>What <see cref="SuggestedBatchSize"/> means for this model, naming the epoch and loss it was measured at; or null.</summary>
     public string? SuggestedBatchSizeExplanation => GradientNoise.Explain(History);
+
+    /// <summary>The gradient noise scale measured in the first epoch whose validation loss (training loss without
+    /// validation data) was at or below <paramref name="loss"/> — B_crit as McCandlish et al. define it, a function of the
+    /// loss. Null if no epoch reached that loss or that epoch has no estimate (MeasureGradientNoise off, too few batches).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="loss"/> is NaN.</exception>
+    public double? NoiseScaleAtLoss(double loss) => GradientNoise.AtLoss(History, loss);
 
     /// <summary>Weights of dense layer <paramref name="layer"/> (0 = first), row-major [inputs × outputs]:
     /// element [i * outputs + j] connects input i to output j.</summary>

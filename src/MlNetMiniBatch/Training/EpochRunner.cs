@@ -47,7 +47,7 @@ internal sealed class EpochRunner
         _gradient = new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
-        _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
+        _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
     }
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
@@ -57,7 +57,7 @@ internal sealed class EpochRunner
         var token = _options.CancellationToken;
         var layout = _network.Layout;
         _metrics.Reset();
-        _noise?.StartEpoch();
+        _noise?.StartEpoch(epoch);
         int iterations = 0;
         long rows = 0;
         using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, _options.BatchSize);
@@ -88,7 +88,7 @@ internal sealed class EpochRunner
             progress.RowsSeen += n;
             progress.Batch(epoch, iterations, _metrics.MeanLoss);
         }
-        return new TrainResult(iterations, rows, batches.SkippedRows, _metrics.Result(), _noise?.EpochEstimate());
+        return new TrainResult(iterations, rows, batches.SkippedRows, _metrics.Result(), _noise?.EpochEstimate(rows));
     }
 
     /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>

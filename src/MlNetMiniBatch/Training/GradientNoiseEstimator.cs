@@ -1,101 +1,164 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Training;
 
 /// <summary>
 /// Estimates the gradient noise scale B_simple = tr(Σ) / |G|² (McCandlish et al., 2018, appendix A) from gradients the
-/// training loop computes anyway. With b the batch size and k consecutive batches forming a big batch of kb rows,
-/// E|G_b|² = |G|² + tr(Σ)/b, so the unbiased estimates are
-///   |G|²  ≈ (kb·|G_kb|² − b·mean|G_b|²) / (kb − b)   and   tr(Σ) ≈ (mean|G_b|² − |G_kb|²) / (1/b − 1/kb).
-/// Both are averaged over the epoch before their ratio is taken, since single estimates are very noisy.
-/// Both are sums over parameters, so both are measured on the same evenly spread sample of the parameters: one
-/// 16-float block in every <see cref="BlockStride"/>. That leaves their ratio unbiased and cuts the extra memory
-/// traffic per batch (one fused pass: add into the group sum, square) to 1/BlockStride of a pass over the gradient.
-/// Last partial batches are left out.
+/// training loop computes anyway. With b the batch size and k consecutive batches forming a big batch of kb rows, the
+/// mean squared norms S_b = mean|G_b|² and S_kb = |G_kb|² satisfy E S_x = |G|² + c_x·tr(Σ), which two equations give
+/// |G|² and tr(Σ). Batches are drawn without replacement from the epoch's N rows, so c_x = (N − x) / (x·(N − 1)), not
+/// 1/x: Σ and G are those of the training set itself, and a batch of all N rows has no noise. (With 1/x the estimate
+/// runs high by a factor 1 / (1 − B/N), which matters as soon as the noise scale is a sizeable part of the data set.)
+/// Both norms are averaged over the epoch before the ratio is taken, since single estimates are very noisy.
+/// Models of up to <see cref="FullSampleLimit"/> parameters are measured whole. Larger ones are measured on one
+/// 16-float block in every <see cref="BlockStride"/>, which cuts the extra memory traffic per batch to 1/BlockStride
+/// of a pass over the gradient; which block of each stride is drawn from (seed, epoch, stride), so the sample covers
+/// other units every epoch and both sums, sampled alike, keep an unbiased ratio. Last partial batches are left out.
 /// </summary>
 internal sealed class GradientNoiseEstimator
 {
     internal const int BatchesPerGroup = 4;
     internal const int BlockSize = 16, BlockStride = 8;
 
-    private readonly int _parameterCount;
-    private readonly float[] _groupSum;
-    private int _inGroup, _groups;
-    private double _smallNormSum, _gradientSquareSum, _traceSum;
+    /// <summary>Above this many parameters the estimator samples blocks. The full pass costs about as much per
+    /// parameter as an optimizer step, so its share of a batch falls with the batch size, not the model size; up to
+    /// this size (gradient and group sum fit the L2 cache) it stays small down to batch 32, and the sample's variance
+    /// would not pay for itself.</summary>
+    internal const int FullSampleLimit = 1 << 16;
 
-    public GradientNoiseEstimator(int parameterCount)
+    private readonly int _parameterCount;
+    private readonly bool _sampleAll;
+    private readonly ulong _seed;
+    private readonly int[] _blockStarts;
+    private readonly float[] _groupSum;
+    private int _inGroup, _groups, _batchSize;
+    private double _smallNormInGroup, _smallNormSum, _bigNormSum;
+
+    /// <param name="fullSampleLimit">Tests only: the parameter count up to which every parameter is measured.</param>
+    public GradientNoiseEstimator(int parameterCount, int seed, int fullSampleLimit = FullSampleLimit)
     {
         _parameterCount = parameterCount;
-        int blocks = (parameterCount + BlockSize - 1) / BlockSize;
-        _groupSum = new float[(blocks + BlockStride - 1) / BlockStride * BlockSize];
+        _sampleAll = parameterCount <= fullSampleLimit;
+        _seed = (ulong)(uint)seed;
+        int strides = _sampleAll ? 0 : (parameterCount + BlockSize * BlockStride - 1) / (BlockSize * BlockStride);
+        _blockStarts = new int[strides];
+        _groupSum = new float[_sampleAll ? parameterCount : strides * BlockSize];
     }
 
-    public void StartEpoch()
+    /// <summary>Whether every parameter is measured (else a seeded sample of blocks that changes every epoch).</summary>
+    public bool SamplesAllParameters => _sampleAll;
+
+    public void StartEpoch(int epoch)
     {
         Array.Clear(_groupSum);
         _inGroup = _groups = 0;
-        _smallNormSum = _gradientSquareSum = _traceSum = 0;
+        _smallNormInGroup = _smallNormSum = _bigNormSum = 0;
+        ulong stream = CounterRandom.Hash(_seed ^ 0x6E6F697365UL, (ulong)(uint)epoch); // "noise": apart from dropout's streams
+        for (int s = 0; s < _blockStarts.Length; s++)
+        {
+            int strideStart = s * BlockSize * BlockStride;
+            int blocks = Math.Min(BlockStride, (_parameterCount - strideStart + BlockSize - 1) / BlockSize);
+            _blockStarts[s] = strideStart + (int)(CounterRandom.Hash(stream, (ulong)s) % (ulong)blocks) * BlockSize;
+        }
     }
 
-    /// <summary>Adds one full batch's (mean) gradient.</summary>
+    /// <summary>Adds one full batch's (mean) gradient; every batch of an epoch has the same size.</summary>
     public void Add(ReadOnlySpan<float> gradient, int batchSize)
     {
-        _smallNormSum += AddAndSquareSampled(_groupSum, gradient);
+        _batchSize = batchSize;
+        _smallNormInGroup += _sampleAll ? AddAndSquare(_groupSum, gradient) : AddAndSquareSampled(gradient);
         if (++_inGroup < BatchesPerGroup)
             return;
-        double k = BatchesPerGroup, small = batchSize, big = k * batchSize;
-        double bigNorm = SumOfSquares(_groupSum) / (k * k);
-        double smallNorm = _smallNormSum / k;
-        _gradientSquareSum += (big * bigNorm - small * smallNorm) / (big - small);
-        _traceSum += (smallNorm - bigNorm) / (1 / small - 1 / big);
+        const double k = BatchesPerGroup;
+        _bigNormSum += TensorPrimitives.SumOfSquares<float>(_groupSum) / (k * k);
+        _smallNormSum += _smallNormInGroup / k;
         _groups++;
         Array.Clear(_groupSum);
         _inGroup = 0;
-        _smallNormSum = 0;
+        _smallNormInGroup = 0;
     }
 
-    /// <summary>The epoch's estimate; null with too few batches or a non-positive |G|² estimate (gradient lost in noise).</summary>
-    public double? EpochEstimate()
+    /// <summary>The epoch's estimate, <paramref name="rows"/> being the rows the epoch drew its batches from; null with
+    /// too few batches or a non-positive |G|² estimate (gradient lost in noise).</summary>
+    public double? EpochEstimate(long rows)
     {
-        if (_groups == 0 || _gradientSquareSum <= 0)
+        if (_groups == 0)
             return null;
-        return Math.Max(0, _traceSum) / _gradientSquareSum;
+        double small = _batchSize, big = BatchesPerGroup * small, n = Math.Max(rows, (long)big);
+        double smallNorm = _smallNormSum / _groups, bigNorm = _bigNormSum / _groups;
+        double cSmall = NoiseFactor(small, n), cBig = NoiseFactor(big, n);
+        double trace = Math.Max(0, (smallNorm - bigNorm) / (cSmall - cBig));
+        double gradientSquare = smallNorm - cSmall * trace;
+        return gradientSquare > 0 ? trace / gradientSquare : null;
     }
 
-    /// <summary>For every sampled block of g: sum ← sum + block, returning the sampled |g|².</summary>
-    /// <remarks>Fully optimised from the first call: the tiered JIT's on-stack-replaced loop ran this many times slower.</remarks>
+    /// <summary>E|G_x|² = |G|² + NoiseFactor(x, N)·tr(Σ) for a batch of x rows drawn without replacement from N.</summary>
+    private static double NoiseFactor(double batch, double rows) => rows > 1 ? (rows - batch) / (batch * (rows - 1)) : 1 / batch;
+
+    /// <summary>For every sampled block of g: its slot of the group sum ← slot + block, returning the sampled |g|².</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private double AddAndSquareSampled(Span<float> sum, ReadOnlySpan<float> g)
+    private double AddAndSquareSampled(ReadOnlySpan<float> g)
     {
+        const int FlushEvery = 64; // blocks whose squares are summed in a float vector before they go into the double
         double total = 0;
-        int target = 0;
-        for (int start = 0; start < _parameterCount; start += BlockSize * BlockStride, target += BlockSize)
+        var squares = Vector<float>.Zero;
+        var sum = _groupSum.AsSpan();
+        for (int s = 0; s < _blockStarts.Length; s++)
         {
-            int length = Math.Min(BlockSize, _parameterCount - start);
-            var block = g.Slice(start, length);
-            var into = sum.Slice(target, length);
-            if (length == BlockSize && Vector<float>.Count <= BlockSize)
+            int start = _blockStarts[s];
+            if (start + BlockSize <= _parameterCount && Vector<float>.Count <= BlockSize)
             {
-                var squares = Vector<float>.Zero;
+                var block = g.Slice(start, BlockSize);
+                var into = sum.Slice(s * BlockSize, BlockSize);
                 for (int i = 0; i < BlockSize; i += Vector<float>.Count)
                 {
                     var v = new Vector<float>(block.Slice(i));
                     (new Vector<float>(into.Slice(i)) + v).CopyTo(into.Slice(i));
                     squares += v * v;
                 }
-                total += Vector.Sum(squares);
+                if (s % FlushEvery == FlushEvery - 1)
+                {
+                    total += Vector.Sum(squares);
+                    squares = Vector<float>.Zero;
+                }
             }
             else
             {
-                for (int i = 0; i < length; i++)
-                {
-                    into[i] += block[i];
-                    total += (double)block[i] * block[i];
-                }
+                int length = Math.Min(BlockSize, _parameterCount - start);
+                total += AddAndSquare(sum.Slice(s * BlockSize, length), g.Slice(start, length));
             }
+        }
+        return total + Vector.Sum(squares);
+    }
+
+    /// <summary>sum ← sum + g in one pass that also returns |g|².</summary>
+    /// <remarks>Fully optimised from the first call: the tiered JIT's on-stack-replaced loop ran this many times slower.
+    /// Squares are summed in float vectors over chunks of <c>Chunk</c> values and the chunks in double.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static double AddAndSquare(Span<float> sum, ReadOnlySpan<float> g)
+    {
+        const int Chunk = 1024;
+        double total = 0;
+        int i = 0;
+        while (i <= g.Length - Vector<float>.Count)
+        {
+            var squares = Vector<float>.Zero;
+            int end = Math.Min(g.Length - Vector<float>.Count, i + Chunk);
+            for (; i <= end; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(g.Slice(i));
+                (new Vector<float>(sum.Slice(i)) + v).CopyTo(sum.Slice(i));
+                squares += v * v;
+            }
+            total += Vector.Sum(squares);
+        }
+        for (; i < g.Length; i++)
+        {
+            sum[i] += g[i];
+            total += (double)g[i] * g[i];
         }
         return total;
     }
-
-    private static double SumOfSquares(ReadOnlySpan<float> values) => System.Numerics.Tensors.TensorPrimitives.SumOfSquares(values);
 }
