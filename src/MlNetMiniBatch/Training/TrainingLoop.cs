@@ -63,15 +63,12 @@ internal sealed class TrainingLoop
         }
 
         var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
-        var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
+        using var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
         var validationSource = validation is not null ? new DataSource(validation, validationColumns!, _options, null, false, "validation")
             : split is not null ? new DataSource(train, columns, _options, split, heldOutSide: true, "held-out validation") : null;
-        if (_options.Shuffle && !train.CanShuffle)
-            _channel.Warning(MessageSensitivity.None,
-                "The training data cannot be shuffled, so every epoch reads the rows in the same order. Add " +
-                "AppendCacheCheckpoint(mlContext) before the trainer (or mlContext.Data.Cache(data)) to shuffle, or set Shuffle = false to silence this warning.");
+        trainSource.PrepareShuffle(seed, labelMean, labelStd, _channel);
 
-        long? trainingRows = split?.TrainingRows ?? train.GetRowCount();
+        long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
         var runner = new EpochRunner(_task, _options, network, parameters, optimizer, labelMean, labelStd, seed, trainingRows);
         int firstEpoch = history.Count > 0 ? history[^1].Epoch + 1 : 1;
         var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
@@ -113,7 +110,10 @@ internal sealed class TrainingLoop
         if (keepBest && bestParameters is not null)
             parameters = bestParameters;
         return new NeuralNetworkModelParameters(_task, layout, activation, parameters, columns.ClassValues ?? start?.ClassValues,
-            labelMean, labelStd, history, stopReason, monitor.BestEpoch, trainingOptions);
+            labelMean, labelStd, history, stopReason, monitor.BestEpoch, trainingOptions)
+        {
+            ShuffleBytesWritten = trainSource.Streamed?.BytesWritten ?? 0,
+        };
     }
 
     /// <summary>Random initial weights, or a copy of the warm-start (or checkpoint) model's.</summary>
