@@ -73,13 +73,13 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
         {
             reader.Dispose();
         }
-        string fits = _store.LargestShardBytes > _store.ReadBuffer().Length
-            ? $"; a shard ({_store.LargestShardBytes} bytes) is larger than the memory limit, so it is shuffled in pieces (raise ShuffleMemoryLimit for a better shuffle)"
+        string split = _store.SplitShards > 0
+            ? $" ({_store.BytesWritten} written: {_store.SplitShards} shards larger than the memory limit were dealt again)"
             : "";
         channel.Info(MessageSensitivity.None,
-            $"NeuralNetwork shuffle: streaming (the view cannot shuffle): {_store.Rows} rows dealt into {_store.ShardCount} shards, " +
-            $"{_store.BytesWritten} bytes written to '{_store.DirectoryPath}'; each epoch shuffles groups of up to {_store.ReadBuffer().Length} bytes " +
-            $"(ShuffleMemoryLimit = {limit}){fits}.");
+            $"NeuralNetwork shuffle: streaming (the view cannot shuffle): {_store.Rows} rows dealt into {_store.Shards.Count} shards, " +
+            $"{_store.DataBytes} bytes on disk in '{_store.DirectoryPath}'{split}; each epoch shuffles groups of up to " +
+            $"{_store.ReadBuffer().Length} bytes in memory (ShuffleMemoryLimit = {limit}).");
     }
 
     public void Dispose() => _store?.Dispose();

@@ -56,7 +56,7 @@ public sealed class LoggingTests
         var info = log.FromTrainer(ChannelMessageKind.Info);
         Assert.HasCount(1 + Epochs, info);
         Assert.Contains("shuffle: streaming (the view cannot shuffle): 200 rows", info[0].Message);
-        Assert.Contains("bytes written to", info[0].Message);
+        Assert.Contains("bytes on disk in", info[0].Message);
     }
 
     [TestMethod]

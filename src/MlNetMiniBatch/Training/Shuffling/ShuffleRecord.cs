@@ -57,6 +57,22 @@ internal static class ShuffleRecord
         return length <= data.Length ? length : -1;
     }
 
+    /// <summary>Writes the offsets of the whole records at the start of <paramref name="data"/> to
+    /// <paramref name="offsets"/> (grown as needed); returns their count and, in <paramref name="end"/>, where the
+    /// last one ends.</summary>
+    public static int Index(ReadOnlySpan<byte> data, int featureCount, ref int[] offsets, out int end)
+    {
+        int rows = 0, position = 0;
+        for (int length; (length = Length(data.Slice(position), featureCount)) > 0; position += length)
+        {
+            if (rows == offsets.Length)
+                Array.Resize(ref offsets, 2 * offsets.Length);
+            offsets[rows++] = position;
+        }
+        end = position;
+        return rows;
+    }
+
     /// <summary>Reads the record at <paramref name="data"/>[0] into a dense feature row, its target and its weight.</summary>
     public static void Decode(ReadOnlySpan<byte> data, Span<float> featureRow, out float target, out float weight)
     {

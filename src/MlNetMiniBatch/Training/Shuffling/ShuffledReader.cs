@@ -4,22 +4,22 @@ namespace MlNetMiniBatch.Training.Shuffling;
 
 /// <summary>
 /// The second level of the streaming shuffle, one epoch: the shards are read in a new random order as one byte
-/// stream, cut into groups as large as the memory limit allows, and each group is fully shuffled in memory before
-/// its rows are handed out. A group spans many shards when the data is much smaller than 256 × the limit, and which
-/// shards share a group changes with the shard order, so rows meet different neighbours every epoch; when all the
-/// data fits, the one group is a uniform permutation. Every choice is a hash of (seed stream, epoch key, position),
-/// so an epoch's order does not depend on timing, threads or what ran before.
+/// stream, as many whole shards at a time as the memory limit holds (a group), and each group is fully shuffled in
+/// memory before its rows are handed out. A shard is never larger than a group (<see cref="ShuffleStore"/> splits larger
+/// ones) and never cut, so a group is a random mix of random shards, and which shards share a group changes with the
+/// shard order: rows meet
+/// different neighbours every epoch. When all the data fits, the one group is a uniform permutation. Every choice is a
+/// hash of (seed stream, epoch key, position), so an epoch's order does not depend on timing, threads or what ran before.
 /// </summary>
 internal sealed class ShuffledReader : IBatchReader
 {
     private readonly ShuffleStore _store;
     private readonly byte[] _buffer;
-    private readonly int[] _shardOrder;
+    private readonly Shard[] _shards;
     private readonly ulong _epochStream;
     private int[] _offsets;
-    private int _rows, _next, _filled, _parsedEnd, _shardsOpened;
+    private int _rows, _next, _nextShard;
     private ulong _group;
-    private FileStream? _file;
 
     /// <param name="epochKey">What distinguishes this epoch: the shuffle seed the epoch runner derives from (seed, epoch).</param>
     public ShuffledReader(ShuffleStore store, int epochKey)
@@ -28,8 +28,9 @@ internal sealed class ShuffledReader : IBatchReader
         _buffer = store.ReadBuffer();
         _offsets = store.RowIndex;
         _epochStream = CounterRandom.Hash(store.OrderStream, (ulong)(uint)epochKey);
-        _shardOrder = Enumerable.Range(0, store.ShardCount).ToArray();
-        Permute(_shardOrder, _shardOrder.Length, CounterRandom.Hash(_epochStream, ulong.MaxValue));
+        var order = Enumerable.Range(0, store.Shards.Count).ToArray();
+        Permute(order, order.Length, CounterRandom.Hash(_epochStream, ulong.MaxValue));
+        _shards = order.Select(i => store.Shards[i]).ToArray();
     }
 
     public long SkippedRows => _store.SkippedRows;
@@ -50,57 +51,30 @@ internal sealed class ShuffledReader : IBatchReader
         return count > 0;
     }
 
-    /// <summary>Fills the buffer with the next bytes of the shard stream (after the part of a record the last group
-    /// left over), indexes the whole records and shuffles the index. False at the end of the epoch.</summary>
+    /// <summary>Reads the next shards that fit whole into the buffer, indexes their rows and shuffles the index.</summary>
     private bool LoadGroup()
     {
-        int carried = _filled - _parsedEnd;
-        Buffer.BlockCopy(_buffer, _parsedEnd, _buffer, 0, carried);
-        _filled = carried;
-        while (_filled < _buffer.Length)
+        int filled = 0;
+        while (_nextShard < _shards.Length && filled + _shards[_nextShard].Bytes <= _buffer.Length)
         {
-            if (_file is null)
-            {
-                if (_shardsOpened == _shardOrder.Length)
-                    break;
-                _file = _store.OpenShard(_shardOrder[_shardsOpened++]);
-                continue;
-            }
-            int read = _file.Read(_buffer, _filled, _buffer.Length - _filled);
-            if (read > 0)
-            {
-                _filled += read;
-                continue;
-            }
-            _file.Dispose();
-            _file = null;
+            using var file = new FileStream(_shards[_nextShard++].Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            int length = (int)file.Length;
+            file.ReadExactly(_buffer, filled, length);
+            filled += length;
         }
-
-        _rows = 0;
+        _rows = ShuffleRecord.Index(_buffer.AsSpan(0, filled), _store.FeatureCount, ref _offsets, out int end);
+        _store.RowIndex = _offsets; // grown by the first epoch, reused by the next
         _next = 0;
-        int position = 0;
-        for (int length; (length = ShuffleRecord.Length(_buffer.AsSpan(position, _filled - position), _store.FeatureCount)) > 0; position += length)
-        {
-            if (_rows == _offsets.Length)
-            {
-                Array.Resize(ref _offsets, 2 * _offsets.Length);
-                _store.RowIndex = _offsets;
-            }
-            _offsets[_rows++] = position;
-        }
-        _parsedEnd = position;
+        if (end != filled || (_rows == 0 && _nextShard < _shards.Length))
+            throw new InvalidDataException($"The temporary files of the streaming shuffle in '{_store.DirectoryPath}' were changed while training ran.");
         if (_rows == 0)
-        {
-            if (_filled > 0)
-                throw new InvalidDataException($"A temporary file of the streaming shuffle in '{_store.DirectoryPath}' ends in the middle of a row; it was changed while training ran.");
             return false;
-        }
         Permute(_offsets, _rows, CounterRandom.Hash(_epochStream, _group++));
         return true;
     }
 
     /// <summary>Fisher–Yates over the first <paramref name="count"/> items, each swap a hash of its position.</summary>
-    private static void Permute(int[] items, int count, ulong stream)
+    internal static void Permute(int[] items, int count, ulong stream)
     {
         for (int i = count - 1; i > 0; i--)
         {
@@ -109,5 +83,7 @@ internal sealed class ShuffledReader : IBatchReader
         }
     }
 
-    public void Dispose() => _file?.Dispose();
+    public void Dispose()
+    {
+    }
 }
