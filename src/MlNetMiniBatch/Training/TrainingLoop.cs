@@ -71,7 +71,7 @@ internal sealed class TrainingLoop
         long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
         var runner = new EpochRunner(_task, _options, network, parameters, optimizer, labelMean, labelStd, seed, trainingRows);
         int firstEpoch = history.Count > 0 ? history[^1].Epoch + 1 : 1;
-        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
+        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows, exact: trainSource.Streamed is not null));
         var stopReason = TrainingStopReason.Completed;
         if (checkpoint?.Model.StopReason is { } previous && previous != TrainingStopReason.Completed)
             stopReason = previous; // the interrupted run had already decided to stop
@@ -131,9 +131,10 @@ internal sealed class TrainingLoop
         return (layout, _options.Activation, parameters);
     }
 
-    private int? BatchesPerEpoch(long? rows)
+    /// <param name="exact">Whether <paramref name="rows"/> counts valid rows only (the streaming shuffle's deal skipped the others).</param>
+    private int? BatchesPerEpoch(long? rows, bool exact)
     {
-        if (rows is not { } n || _options.SkipInvalidRows)
+        if (rows is not { } n || (_options.SkipInvalidRows && !exact))
             return null;
         long batches = _options.DropLastPartialBatch ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
         return (int)Math.Min(batches, int.MaxValue);
