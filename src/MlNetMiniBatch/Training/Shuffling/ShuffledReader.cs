@@ -83,6 +83,7 @@ internal sealed class ShuffledReader : IBatchReader
         }
     }
 
+    /// <summary>Nothing to release: each shard file is closed as soon as it has been read into the group.</summary>
     public void Dispose()
     {
     }

@@ -195,6 +195,22 @@ public sealed class StreamingShuffleTrainingTests
         }
     }
 
+    [TestMethod]
+    public void AMemoryLimitTooSmallIsRejectedWithTheOptionAndTheValue()
+    {
+        var ml = new MLContext(1);
+        var options = Options(ShuffleFixture.NewDirectory());
+        options.ShuffleMemoryLimit = 1000;
+        var tooSmall = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.NeuralNetwork(options));
+        Assert.Contains("ShuffleMemoryLimit must be at least 16384 bytes (16 KiB), but was 1000", tooSmall.Message);
+
+        var wide = new GeneratedDataView(50, 2000, canShuffle: false); // 4 rows of 2,000 features take 32 KiB
+        options.ShuffleMemoryLimit = 20_000;
+        var fewRows = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Train(ml, wide, options));
+        Assert.Contains("ShuffleMemoryLimit must hold at least a few rows of 2000 features", fewRows.Message);
+        Assert.Contains("but was 20000", fewRows.Message);
+    }
+
     /// <summary>Records reports synchronously (Progress&lt;T&gt; posts them later).</summary>
     private sealed class Recorder : IProgress<TrainingProgress>
     {
