@@ -21,6 +21,8 @@ public sealed class NeuralNetworkOptions
         public static int[] HiddenLayers => new[] { 128 };
         /// <summary>Default weight decay of <see cref="NeuralNetworkOptimizer.AdamW"/> when <see cref="L2Regularization"/> is not set.</summary>
         public const float AdamWWeightDecay = 0.01f;
+        /// <summary>Default memory of the streaming shuffle: 256 MiB.</summary>
+        public const long ShuffleMemoryLimit = 256L << 20;
     }
 
     /// <summary>Name of the label column.</summary>
@@ -52,10 +54,23 @@ public sealed class NeuralNetworkOptions
     /// <value>Default 10; at least 1.</value>
     public int Epochs { get; set; } = Defaults.Epochs;
 
-    /// <summary>Whether to visit the rows in a new random order every epoch (seed + epoch).</summary>
-    /// <value>Default true. Needs a data view that can shuffle (add <c>AppendCacheCheckpoint</c> or <c>mlContext.Data.Cache</c>);
-    /// otherwise a warning is logged and rows are read in cursor order.</value>
+    /// <summary>Whether to visit the rows in a new random order every epoch (a function of the seed and the epoch).</summary>
+    /// <value>Default true. A view that can shuffle (a cache, <c>AppendCacheCheckpoint</c>) is read through its shuffling
+    /// cursor; any other view (<c>LoadFromTextFile</c>, <c>LoadFromEnumerable</c>, a database loader) goes through the
+    /// streaming shuffle: one pass copies the rows into temporary files, and every epoch reads them back shuffled, using at
+    /// most <see cref="ShuffleMemoryLimit"/> bytes. The log says which ran. False: every epoch reads the rows in cursor order.</value>
     public bool Shuffle { get; set; } = true;
+
+    /// <summary>Memory the streaming shuffle may use to shuffle rows (a view that cannot shuffle, <see cref="Shuffle"/> on).</summary>
+    /// <value>Default 256 MiB; at least 16 KiB and a few rows. Data up to this size (about 4 bytes a row more than
+    /// the features) is shuffled uniformly; larger data is shuffled in groups of this size, each a random mix of shards.</value>
+    public long ShuffleMemoryLimit { get; set; } = Defaults.ShuffleMemoryLimit;
+
+    /// <summary>Directory under which the streaming shuffle writes its temporary copy of the training rows (one copy
+    /// of the features, sparse rows stored sparsely), in a per-run subdirectory deleted when training ends, fails or is
+    /// cancelled; leftovers of a killed process are deleted by the next run.</summary>
+    /// <value>Default null: <see cref="Path.GetTempPath"/>.</value>
+    public string? ShuffleTemporaryDirectory { get; set; }
 
     /// <summary>Whether to skip the last batch of an epoch when it has fewer than <see cref="BatchSize"/> rows.</summary>
     /// <value>Default false: the last partial batch is trained on (1050 rows at batch 100 make 11 updates).</value>
@@ -236,6 +251,10 @@ public sealed class NeuralNetworkOptions
             throw new ArgumentOutOfRangeException(nameof(ClassWeights), "ClassWeights must all be finite and non-negative.");
         if (ProgressInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must not be negative.");
+        if (ShuffleMemoryLimit < 16 << 10)
+            throw new ArgumentOutOfRangeException(nameof(ShuffleMemoryLimit), ShuffleMemoryLimit, $"ShuffleMemoryLimit must be at least 16384 bytes (16 KiB), but was {ShuffleMemoryLimit}.");
+        if (ShuffleTemporaryDirectory is { } shuffleDirectory && string.IsNullOrWhiteSpace(shuffleDirectory))
+            throw new ArgumentException("ShuffleTemporaryDirectory must be null (the system temp directory) or name a directory.", nameof(ShuffleTemporaryDirectory));
         if (ResumeFromCheckpoint && string.IsNullOrWhiteSpace(CheckpointDirectory))
             throw new ArgumentException("ResumeFromCheckpoint needs CheckpointDirectory.", nameof(ResumeFromCheckpoint));
     }

@@ -68,6 +68,10 @@ public sealed class NeuralNetworkModelParameters
     /// from a checkpoint or file written before MlNetMiniBatch kept them.</summary>
     public TrainingOptionsSummary? TrainingOptions { get; }
 
+    /// <summary>Bytes the streaming shuffle wrote to its temporary files in the run that produced this model (0 when the
+    /// view shuffled itself or Shuffle was off). Describes that run only: not saved with the model.</summary>
+    public long ShuffleBytesWritten { get; internal set; }
+
     /// <summary>Why training ended.</summary>
     public TrainingStopReason StopReason { get; }
 

@@ -12,7 +12,7 @@ namespace MlNetMiniBatch.Training;
 /// VBuffer is reused, sparse rows are scattered into the dense batch row. Nothing per row is allocated and nothing
 /// beyond one batch is held, so memory does not depend on the number of rows.
 /// </summary>
-internal sealed class BatchReader : IDisposable
+internal sealed class BatchReader : IBatchReader
 {
     private readonly DataViewRowCursor _cursor;
     private readonly ValueGetter<VBuffer<float>> _getFeatures;

@@ -10,7 +10,7 @@ namespace MlNetMiniBatch.Training;
 internal sealed class BatchStream : IDisposable
 {
     private readonly DataSource _source;
-    private readonly BatchReader _reader;
+    private readonly IBatchReader _reader;
     private readonly int _batchSize;
     private readonly Batch[] _slots;
     private readonly bool[] _hasRows = new bool[2];
@@ -21,7 +21,7 @@ internal sealed class BatchStream : IDisposable
     private ExceptionDispatchInfo? _error;
     private int _current = -1;
 
-    public BatchStream(DataSource source, BatchReader reader, Batch first, Batch second, int batchSize, bool prefetch)
+    public BatchStream(DataSource source, IBatchReader reader, Batch first, Batch second, int batchSize, bool prefetch)
     {
         _source = source;
         _reader = reader;

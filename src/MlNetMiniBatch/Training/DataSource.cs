@@ -1,18 +1,30 @@
+using Microsoft.ML.Runtime;
+using MlNetMiniBatch.Training.Shuffling;
+
 namespace MlNetMiniBatch.Training;
 
-/// <summary>A data view plus how to read it: its columns, class weights and, with a validation split, which side.</summary>
+/// <summary>A data view plus how to read it: its columns, class weights and, with a validation split, which side.
+/// A training source over a view that cannot shuffle holds the streaming shuffle's copy (<see cref="PrepareShuffle"/>)
+/// and deletes it on dispose.</summary>
 internal sealed class DataSource(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit? split, bool heldOutSide, string name)
+    : IDisposable
 {
+    private ShuffleStore? _store;
+
     public IDataView Data => data;
 
     public bool CanShuffle => data.CanShuffle;
 
-    public BatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => new(data, columns,
-        shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows, labelMean, labelStd,
-        options.ClassWeights, split, heldOutSide);
+    /// <summary>The streaming shuffle's copy, once dealt; null when the view shuffles itself or Shuffle is off.</summary>
+    public ShuffleStore? Streamed => _store;
+
+    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => shuffleSeed is { } key && _store is not null
+        ? new ShuffledReader(_store, key)
+        : new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
+            labelMean, labelStd, options.ClassWeights, split, heldOutSide);
 
     /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.</summary>
-    public bool Read(BatchReader reader, Batch batch, int batchSize)
+    public bool Read(IBatchReader reader, Batch batch, int batchSize)
     {
         try
         {
@@ -23,4 +35,52 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             throw DataScans.InvalidRows(data, columns, name);
         }
     }
+
+    /// <summary>Picks how rows get shuffled and logs it in one line: the view's own shuffling cursor, the streaming
+    /// shuffle (dealt here, before the first batch, which also counts the rows), or none with Shuffle = false.</summary>
+    public void PrepareShuffle(int seed, float labelMean, float labelStd, IChannel channel)
+    {
+        if (!options.Shuffle)
+        {
+            channel.Info(MessageSensitivity.None, "NeuralNetwork shuffle: off (Shuffle = false); every epoch reads the rows in cursor order.");
+            return;
+        }
+        if (data.CanShuffle)
+        {
+            channel.Info(MessageSensitivity.None, "NeuralNetwork shuffle: the data view's own shuffling cursor, a new order every epoch.");
+            return;
+        }
+        long limit = options.ShuffleMemoryLimit;
+        long minimum = ShuffleStore.MinimumLimit(columns.FeatureCount);
+        if (limit < minimum)
+            throw new ArgumentOutOfRangeException(nameof(options.ShuffleMemoryLimit), limit,
+                $"ShuffleMemoryLimit must hold at least a few rows of {columns.FeatureCount} features ({minimum} bytes), but was {limit}. Raise it.");
+        string parent = options.ShuffleTemporaryDirectory ?? Path.GetTempPath();
+        var reader = (BatchReader)Open(null, labelMean, labelStd);
+        try
+        {
+            _store = ShuffleStore.Deal(batch => Read(reader, batch, batch.Capacity), () => reader.SkippedRows, columns.FeatureCount,
+                limit, parent, seed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"The streaming shuffle could not write its temporary copy of the {name} data under '{parent}': {e.Message} " +
+                "It needs about as much free space as the feature data. Set NeuralNetworkOptions.ShuffleTemporaryDirectory to a writable " +
+                "directory with room, or set Shuffle = false to train in cursor order.", e);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+        string split = _store.SplitShards > 0
+            ? $" ({_store.BytesWritten} written: {_store.SplitShards} shards larger than the memory limit were dealt again)"
+            : "";
+        channel.Info(MessageSensitivity.None,
+            $"NeuralNetwork shuffle: streaming (the view cannot shuffle): {_store.Rows} rows dealt into {_store.Shards.Count} shards, " +
+            $"{_store.DataBytes} bytes on disk in '{_store.DirectoryPath}'{split}; each epoch shuffles groups of up to " +
+            $"{_store.ReadBuffer().Length} bytes in memory (ShuffleMemoryLimit = {limit}).");
+    }
+
+    public void Dispose() => _store?.Dispose();
 }

@@ -41,19 +41,16 @@ internal sealed class TrainingLoop
         bool keepBest = _options.EarlyStoppingPatience is not null && _options.RestoreBestWeights;
 
         var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
-        var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
+        using var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
         var validationSource = validation is not null ? new DataSource(validation, validationColumns!, _options, null, false, "validation")
             : split is not null ? new DataSource(train, columns, _options, split, heldOutSide: true, "held-out validation") : null;
-        if (_options.Shuffle && !train.CanShuffle)
-            _channel.Warning(MessageSensitivity.None,
-                "The training data cannot be shuffled, so every epoch reads the rows in the same order. Add " +
-                "AppendCacheCheckpoint(mlContext) before the trainer (or mlContext.Data.Cache(data)) to shuffle, or set Shuffle = false to silence this warning.");
+        trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel);
 
-        long? trainingRows = split?.TrainingRows ?? train.GetRowCount();
+        long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
         var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
             seed, trainingRows);
         int firstEpoch = state.EpochsDone + 1;
-        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
+        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows, exact: trainSource.Streamed is not null));
         for (int epoch = firstEpoch; epoch <= _options.Epochs && state.StopReason == TrainingStopReason.Completed; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -90,7 +87,9 @@ internal sealed class TrainingLoop
             Checkpoint.Delete(directory);
         if (state.StopReason != TrainingStopReason.Completed)
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork stopped after epoch {state.EpochsDone}: {state.StopReason}; best epoch {state.BestEpoch}.");
-        return state.ToModel(keepBest && state.BestParameters is not null ? state.BestParameters : state.Parameters);
+        var model = state.ToModel(keepBest && state.BestParameters is not null ? state.BestParameters : state.Parameters);
+        model.ShuffleBytesWritten = trainSource.Streamed?.BytesWritten ?? 0;
+        return model;
     }
 
     /// <summary>A new run: random weights or the initial model's, and a fresh optimizer.</summary>
@@ -141,9 +140,10 @@ internal sealed class TrainingLoop
         return (layout, _options.Activation, parameters);
     }
 
-    private int? BatchesPerEpoch(long? rows)
+    /// <param name="exact">Whether <paramref name="rows"/> counts valid rows only (the streaming shuffle's deal skipped the others).</param>
+    private int? BatchesPerEpoch(long? rows, bool exact)
     {
-        if (rows is not { } n || _options.SkipInvalidRows)
+        if (rows is not { } n || (_options.SkipInvalidRows && !exact))
             return null;
         long batches = _options.DropLastPartialBatch ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
         return (int)Math.Min(batches, int.MaxValue);

@@ -33,6 +33,8 @@ internal sealed class TrainingStateKey
         (nameof(options.BatchSize), Invariant(options.BatchSize)),
         (nameof(options.Epochs), Invariant(options.Epochs)),
         (nameof(options.Shuffle), $"{options.Shuffle}"),
+        // The streaming shuffle's groups depend on it, so a different limit gives different orders.
+        (nameof(options.ShuffleMemoryLimit), Invariant(options.ShuffleMemoryLimit)),
         (nameof(options.DropLastPartialBatch), $"{options.DropLastPartialBatch}"),
         (nameof(options.SkipInvalidRows), $"{options.SkipInvalidRows}"),
         (nameof(options.Optimizer), $"{options.Optimizer}"),

@@ -3,7 +3,7 @@ using Microsoft.ML.Runtime;
 
 namespace MlNetMiniBatch.Tests.Integration;
 
-/// <summary>What the trainer writes to mlContext.Log: one Info line per epoch, and a warning when it cannot shuffle.</summary>
+/// <summary>What the trainer writes to mlContext.Log: one Info line saying how rows are shuffled, then one per epoch.</summary>
 [TestClass]
 public sealed class LoggingTests
 {
@@ -22,10 +22,11 @@ public sealed class LoggingTests
         var model = TestData.Trainer(ml, task, TestData.Options(epochs: Epochs, 4)).Fit(data);
 
         var info = log.FromTrainer(ChannelMessageKind.Info);
-        Assert.HasCount(Epochs, info, string.Join("\n", info.Select(m => m.Message)));
+        Assert.HasCount(1 + Epochs, info, string.Join("\n", info.Select(m => m.Message)));
+        Assert.Contains("shuffle: the data view's own shuffling cursor", info[0].Message);
         for (int epoch = 1; epoch <= Epochs; epoch++)
         {
-            var line = info[epoch - 1].Message;
+            var line = info[epoch].Message;
             Assert.Contains($"epoch {epoch}:", line);
             Assert.Contains($"({epoch}/{Epochs})", line);
             Assert.Contains("train loss", line);
@@ -39,7 +40,7 @@ public sealed class LoggingTests
     [DataRow(NeuralNetworkTask.MulticlassClassification)]
     [DataRow(NeuralNetworkTask.BinaryClassification)]
     [DataRow(NeuralNetworkTask.Regression)]
-    public void UnshuffleableDataWarnsOnce(NeuralNetworkTask task)
+    public void UnshuffleableDataStreamsShuffledAndSaysSo(NeuralNetworkTask task)
     {
         var ml = new MLContext(seed: 1);
         var raw = TestData.Load(ml, task, 200, seed: 41);
@@ -51,11 +52,11 @@ public sealed class LoggingTests
 
         TestData.Trainer(ml, task, options).Fit(data);
 
-        var warnings = log.FromTrainer(ChannelMessageKind.Warning);
-        Assert.HasCount(1, warnings, string.Join("\n", warnings.Select(m => m.Message)));
-        Assert.Contains("AppendCacheCheckpoint", warnings[0].Message);
-        Assert.Contains("Shuffle = false", warnings[0].Message);
-        Assert.HasCount(Epochs, log.FromTrainer(ChannelMessageKind.Info));
+        Assert.IsEmpty(log.FromTrainer(ChannelMessageKind.Warning));
+        var info = log.FromTrainer(ChannelMessageKind.Info);
+        Assert.HasCount(1 + Epochs, info);
+        Assert.Contains("shuffle: streaming (the view cannot shuffle): 200 rows", info[0].Message);
+        Assert.Contains("bytes on disk in", info[0].Message);
     }
 
     [TestMethod]
@@ -73,7 +74,7 @@ public sealed class LoggingTests
             .Fit(ml.Data.Cache(TestData.Featurize(ml, NeuralNetworkTask.Regression).Fit(raw).Transform(raw)));
 
         Assert.IsEmpty(log.Messages.Where(m => m.Message.Contains("AppendCacheCheckpoint", StringComparison.Ordinal)));
-        Assert.HasCount(4, log.FromTrainer(ChannelMessageKind.Info), "two epochs each from two runs");
+        Assert.HasCount(6, log.FromTrainer(ChannelMessageKind.Info), "the shuffle line and two epochs, each from two runs");
     }
 
     [TestMethod]
@@ -89,5 +90,6 @@ public sealed class LoggingTests
         ml.BinaryClassification.Trainers.NeuralNetwork(options).Fit(data);
 
         Assert.IsEmpty(log.FromTrainer(ChannelMessageKind.Warning));
+        Assert.Contains("shuffle: off (Shuffle = false)", log.FromTrainer(ChannelMessageKind.Info)[0].Message);
     }
 }

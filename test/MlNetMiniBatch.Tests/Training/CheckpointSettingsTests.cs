@@ -22,6 +22,7 @@ public sealed class CheckpointSettingsTests
         ("DropLastPartialBatch", o => o.DropLastPartialBatch = true, null),
         ("SkipInvalidRows", o => o.SkipInvalidRows = true, null),
         ("Shuffle", o => o.Shuffle = false, null),
+        ("ShuffleMemoryLimit", o => o.ShuffleMemoryLimit = 1L << 20, null),
         ("HiddenLayers", o => o.HiddenLayers = [32, 8], null),
         ("Activation", o => o.Activation = NeuralNetworkActivation.Tanh, null),
         ("Optimizer", o => o.Optimizer = NeuralNetworkOptimizer.RmsProp, null),
