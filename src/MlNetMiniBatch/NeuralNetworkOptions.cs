@@ -52,7 +52,7 @@ public sealed class NeuralNetworkOptions
     /// <value>Default 10; at least 1.</value>
     public int Epochs { get; set; } = Defaults.Epochs;
 
-    /// <summary>Whether to visit the rows in a new random order every epoch (seed + epoch).</summary>
+    /// <summary>Whether to visit the rows in a new random order every epoch (a hash of the seed and the epoch).</summary>
     /// <value>Default true. Needs a data view that can shuffle (add <c>AppendCacheCheckpoint</c> or <c>mlContext.Data.Cache</c>);
     /// otherwise a warning is logged and rows are read in cursor order.</value>
     public bool Shuffle { get; set; } = true;

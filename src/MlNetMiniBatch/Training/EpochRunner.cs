@@ -60,7 +60,7 @@ internal sealed class EpochRunner
         _noise?.StartEpoch();
         int iterations = 0;
         long rows = 0;
-        using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, _options.BatchSize);
+        using var batches = Stream(source, _options.Shuffle ? ShuffleSeed(_seed, epoch) : null, _options.BatchSize);
         while (batches.Next(out var batch))
         {
             token.ThrowIfCancellationRequested();
@@ -106,6 +106,11 @@ internal sealed class EpochRunner
         }
         return _metrics.Result();
     }
+
+    /// <summary>The epoch's shuffle seed: a hash of (seed, epoch), so that no two (seed, epoch) pairs share a row order
+    /// (seed + epoch made seed s's epoch e + 1 shuffle exactly like seed s + 1's epoch e).</summary>
+    internal static int ShuffleSeed(int seed, int epoch) =>
+        (int)CounterRandom.Hash(CounterRandom.Hash((ulong)(uint)seed, 0x5348_5546), (ulong)(uint)epoch);
 
     /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize) =>
