@@ -122,8 +122,7 @@ internal sealed class TrainingLoop
         int outputs = _task == NeuralNetworkTask.MulticlassClassification ? columns.ClassCount : 1;
         if (start is not null)
         {
-            WarmStart.Check(start, _task, columns, outputs);
-            return (start.Layout, start.Activation, start.Parameters.ToArray());
+            return (start.Layout, start.Activation, WarmStart.Parameters(start, _task, columns, outputs));
         }
         var layout = new NetworkLayout([columns.FeatureCount, .. _options.HiddenLayers, outputs]);
         var parameters = new float[layout.ParameterCount];
