@@ -11,8 +11,16 @@ namespace MlNetMiniBatch.Persistence;
 /// </summary>
 internal static class TransformerFormat
 {
+    /// <summary>The largest block: one byte array (its length is also written as an int).</summary>
+    internal static long MaxBlockBytes => Array.MaxLength;
+
+    /// <summary>Room left in the block for everything but the weights (names, history, options); a model whose weights
+    /// leave less is refused before anything is written.</summary>
+    private const long OtherBytesAllowance = 64L << 20;
+
     public static void Write(BinaryWriter writer, NeuralNetworkPredictionTransformer transformer)
     {
+        CheckFits(transformer.Model.Parameters.Length);
         using var block = new MemoryStream();
         using (var blockWriter = new BinaryWriter(block, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -22,10 +30,21 @@ internal static class TransformerFormat
             foreach (int d in dimensions) blockWriter.Write(d);
             ModelFormat.Write(blockWriter, transformer.Model);
         }
-        var bytes = block.GetBuffer().AsSpan(0, (int)block.Length);
+        var bytes = block.GetBuffer().AsSpan(0, checked((int)block.Length));
         writer.Write(bytes.Length);
         writer.Write(bytes);
         writer.Write(Crc32.Compute(bytes));
+    }
+
+    /// <summary>Refuses, with the numbers, a network whose weights do not fit in one model-file block.</summary>
+    internal static void CheckFits(long parameterCount)
+    {
+        long bytes = sizeof(float) * parameterCount;
+        if (bytes > MaxBlockBytes - OtherBytesAllowance)
+            throw new InvalidOperationException(
+                $"The network has {parameterCount} parameters ({bytes / (1 << 20)} MB), more than an MlNetMiniBatch model file can hold " +
+                $"({(MaxBlockBytes - OtherBytesAllowance) / (1 << 20)} MB of weights in one block). Save a smaller network (fewer hidden units, " +
+                "or fewer features, e.g. ProduceHashedNgrams with fewer bits).");
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; <paramref name="available"/> (the entry's model size) bounds the
@@ -51,7 +70,11 @@ internal static class TransformerFormat
             var dimensions = new int[rank];
             long features = 1;
             for (int i = 0; i < rank; i++)
-                features *= dimensions[i] = ModelFormat.Count(block, 1, 1 << 24, "feature dimension");
+            {
+                features *= dimensions[i] = ModelFormat.Count(block, 1, Array.MaxLength, "feature dimension");
+                if (features > Array.MaxLength)
+                    throw new InvalidDataException($"The feature dimensions {string.Join(" × ", dimensions.Take(i + 1))} make more values than a vector holds.");
+            }
             var model = ModelFormat.Read(block);
             if (model.InputSize != features)
                 throw new InvalidDataException($"The feature column has {features} values but the network reads {model.InputSize}.");
