@@ -26,7 +26,7 @@ internal static class ModelFormat
         foreach (int size in model.LayerSizes) writer.Write(size);
         var parameters = model.Parameters;
         writer.Write(parameters.Length);
-        foreach (float p in parameters) writer.Write(p);
+        WriteFloats(writer, parameters);
         writer.Write(model.ClassValues is not null);
         model.ClassValues?.Write(writer);
         writer.Write(model.LabelMean);
@@ -61,7 +61,7 @@ internal static class ModelFormat
                 throw new InvalidDataException($"The network stores {parameterCount} parameters, but its layer sizes need {layout.ParameterCount}.");
             CheckRemaining(reader, 4L * parameterCount);
             var parameters = new float[parameterCount];
-            for (int i = 0; i < parameterCount; i++) parameters[i] = reader.ReadSingle();
+            ReadFloats(reader, parameters);
             var classValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader) : null;
             float labelMean = reader.ReadSingle(), labelStd = reader.ReadSingle();
             var stopReason = ReadEnum<TrainingStopReason>(reader, version);
@@ -76,6 +76,32 @@ internal static class ModelFormat
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException("The network data is truncated.", e);
+        }
+    }
+
+    /// <summary>Little-endian floats in one block copy (a wide model has tens of millions of them).</summary>
+    private static void WriteFloats(BinaryWriter writer, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+        else
+            foreach (float v in values) writer.Write(v);
+    }
+
+    private static void ReadFloats(BinaryReader reader, Span<float> values)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = reader.ReadSingle();
+            return;
+        }
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        while (!bytes.IsEmpty)
+        {
+            int read = reader.Read(bytes);
+            if (read == 0)
+                throw new EndOfStreamException();
+            bytes = bytes[read..];
         }
     }
 
