@@ -236,6 +236,29 @@ public sealed class NeuralNetworkOptions
             throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must not be negative.");
         if (ResumeFromCheckpoint && string.IsNullOrWhiteSpace(CheckpointDirectory))
             throw new ArgumentException("ResumeFromCheckpoint needs CheckpointDirectory.", nameof(ResumeFromCheckpoint));
+        ValidateCombinations();
+    }
+
+    /// <summary>Refuses options that would do nothing with the others given, so that a setting is never silently ignored.</summary>
+    private void ValidateCombinations()
+    {
+        if (Momentum > 0 && Optimizer is NeuralNetworkOptimizer.Adam or NeuralNetworkOptimizer.AdamW)
+            throw new ArgumentException(
+                $"Momentum = {Momentum} has no effect with Optimizer = {Optimizer}, which keeps its own moment estimates. " +
+                "Set Momentum = 0, or use Optimizer = Sgd or RmsProp.", nameof(Momentum));
+        bool plateau = LearningRateSchedule is { UsesMonitoredMetric: true };
+        if (EarlyStoppingPatience is null && EarlyStoppingMinDelta > 0 && !plateau)
+            throw new ArgumentException(
+                $"EarlyStoppingMinDelta = {EarlyStoppingMinDelta} has no effect without EarlyStoppingPatience (or a ReduceOnPlateau " +
+                "LearningRateSchedule). Set EarlyStoppingPatience, or leave EarlyStoppingMinDelta at 0.", nameof(EarlyStoppingMinDelta));
+        if (EarlyStoppingPatience is null && !RestoreBestWeights)
+            throw new ArgumentException(
+                "RestoreBestWeights = false has no effect without EarlyStoppingPatience: without early stopping the model always ends " +
+                "with its last epoch's weights. Set EarlyStoppingPatience, or leave RestoreBestWeights at its default.", nameof(RestoreBestWeights));
+        if (Dropout > 0 && HiddenLayers.Length == 0)
+            throw new ArgumentException(
+                $"Dropout = {Dropout} has no effect with HiddenLayers empty: dropout acts on hidden units, and a linear model has none. " +
+                "Add a hidden layer, or set Dropout = 0.", nameof(Dropout));
     }
 
     /// <summary>Checks the options that depend on the task and the data: metric, class weights, validation split.</summary>
@@ -255,7 +278,9 @@ public sealed class NeuralNetworkOptions
         if (ClassWeights is { } weights)
         {
             if (task == NeuralNetworkTask.Regression)
-                throw new ArgumentException("ClassWeights apply to classification only; use ExampleWeightColumnName for regression.", nameof(ClassWeights));
+                throw new ArgumentException(
+                    "ClassWeights apply to classification only, but this trainer does regression; weight rows with ExampleWeightColumnName instead.",
+                    nameof(ClassWeights));
             if (weights.Length != classCount)
                 throw new ArgumentException($"ClassWeights has {weights.Length} values, but the label has {classCount} classes.", nameof(ClassWeights));
         }
