@@ -36,7 +36,7 @@ internal sealed class TrainingLoop
         var trainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart);
         var (layout, activation, parameters) = StartingPoint(columns, start, seed);
         var (labelMean, labelStd) = start is not null ? (start.LabelMean, start.LabelStandardDeviation)
-            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
+            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns, _options.CancellationToken) : (0f, 1f);
         string configuration = Configuration(layout, activation);
         if (checkpoint is not null && checkpoint.Configuration != configuration)
             throw new InvalidOperationException(
@@ -62,10 +62,10 @@ internal sealed class TrainingLoop
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork resuming from the checkpoint after epoch {checkpoint.EpochsDone}.");
         }
 
-        var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
-        var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
-        var validationSource = validation is not null ? new DataSource(validation, validationColumns!, _options, null, false, "validation")
-            : split is not null ? new DataSource(train, columns, _options, split, heldOutSide: true, "held-out validation") : null;
+        var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed, _options.CancellationToken) : null;
+        var trainSource = DataSource.Training(train, columns, _options, split);
+        var validationSource = validation is not null ? DataSource.Validation(validation, validationColumns!, _options)
+            : split is not null ? DataSource.HeldOut(train, columns, _options, split) : null;
         if (_options.Shuffle && !train.CanShuffle)
             _channel.Warning(MessageSensitivity.None,
                 "The training data cannot be shuffled, so every epoch reads the rows in the same order. Add " +
@@ -85,7 +85,10 @@ internal sealed class TrainingLoop
             var result = runner.Train(trainSource, epoch, learningRate, progress);
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
-            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
+            long skippedValidation = 0;
+            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource, out skippedValidation);
+            if (epoch == firstEpoch && validationMetrics is not null)
+                ReportSkippedValidation(skippedValidation, validationSource!.Name, validationMetrics);
             var summary = new EpochSummary(epoch, result.Iterations, result.Rows, learningRate, result.Metrics, validationMetrics,
                 clock.Elapsed, result.NoiseScale);
             summary.IsBest = monitor.Observe(summary);
@@ -138,11 +141,26 @@ internal sealed class TrainingLoop
         return (int)Math.Min(batches, int.MaxValue);
     }
 
+    /// <summary>Logs the rows a pass skipped as invalid (SkipInvalidRows), once per run.</summary>
+    private void ReportSkipped(long skipped, string dataName)
+    {
+        if (skipped > 0)
+            _channel.Warning(MessageSensitivity.None,
+                $"Skipped {skipped} {dataName} rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
+    }
+
+    /// <summary>Validation rows follow the training rows' rule: skipped ones are logged, and none left is an error.</summary>
+    private void ReportSkippedValidation(long skipped, string dataName, EpochMetrics metrics)
+    {
+        ReportSkipped(skipped, dataName);
+        if (skipped > 0 && double.IsNaN(metrics.Loss))
+            throw new InvalidOperationException(
+                $"All {skipped} {dataName} rows were skipped as invalid (NaN or infinite features, missing labels or invalid weights); there is nothing to validate on.");
+    }
+
     private void ReportFirstEpoch(EpochRunner.TrainResult result)
     {
-        if (result.SkippedRows > 0)
-            _channel.Warning(MessageSensitivity.None,
-                $"Skipped {result.SkippedRows} training rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
+        ReportSkipped(result.SkippedRows, "training");
         if (result.Rows > 0)
             return;
         if (result.SkippedRows > 0)
