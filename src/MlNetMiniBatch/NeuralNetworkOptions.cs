@@ -70,7 +70,7 @@ public sealed class NeuralNetworkOptions
     public float? LearningRate { get; set; }
 
     /// <summary>Momentum of <see cref="NeuralNetworkOptimizer.Sgd"/> and <see cref="NeuralNetworkOptimizer.RmsProp"/>.</summary>
-    /// <value>Default 0 (none), in [0, 1).</value>
+    /// <value>Default 0 (none), in [0, 1). Refused with Adam and AdamW, which keep their own moment estimates.</value>
     public float Momentum { get; set; }
 
     /// <summary>Whether Sgd uses Nesterov momentum. Needs <see cref="Momentum"/> &gt; 0.</summary>
@@ -108,7 +108,7 @@ public sealed class NeuralNetworkOptions
     public int? EarlyStoppingPatience { get; set; }
 
     /// <summary>Smallest change of the monitored metric that counts as an improvement.</summary>
-    /// <value>Default 0; zero or positive.</value>
+    /// <value>Default 0; zero or positive. Needs <see cref="EarlyStoppingPatience"/> or a ReduceOnPlateau schedule.</value>
     public float EarlyStoppingMinDelta { get; set; }
 
     /// <summary>The metric early stopping and reduce-on-plateau watch: on the validation rows when there are some,
@@ -118,7 +118,7 @@ public sealed class NeuralNetworkOptions
 
     /// <summary>With early stopping on, whether the model ends with the weights of its best epoch (by the monitored metric)
     /// rather than those of its last, whether or not patience ran out.</summary>
-    /// <value>Default true.</value>
+    /// <value>Default true. False needs <see cref="EarlyStoppingPatience"/> (without early stopping the last weights are kept anyway).</value>
     public bool RestoreBestWeights { get; set; } = true;
 
     /// <summary>How the learning rate changes between epochs.</summary>
@@ -131,11 +131,12 @@ public sealed class NeuralNetworkOptions
 
     /// <summary>Probability of zeroing each hidden unit's output during training (inverted dropout: kept units are scaled
     /// by 1 / (1 − Dropout), so scoring needs no change).</summary>
-    /// <value>Default 0: none. In [0, 1).</value>
+    /// <value>Default 0: none. In [0, 1). Needs at least one hidden layer.</value>
     public float Dropout { get; set; }
 
-    /// <summary>Weight of each class, multiplied into each row's example weight: by class index (key value − 1) for
-    /// multiclass, { false, true } for binary.</summary>
+    /// <summary>Weight of each class, multiplied into each training row's example weight: by class index (key value − 1) for
+    /// multiclass, { false, true } for binary. Validation rows are not class-weighted (as in Keras), so validation
+    /// metrics and early stopping see the loss that ML.NET's Evaluate reports.</summary>
     /// <value>Default null: all 1. Length = class count; values finite and non-negative.</value>
     public float[]? ClassWeights { get; set; }
 
@@ -151,7 +152,8 @@ public sealed class NeuralNetworkOptions
     /// <value>Default null.</value>
     public Action<EpochEndContext>? OnEpochEnd { get; set; }
 
-    /// <summary>Cancels training: checked before every batch, so training stops within one batch and throws
+    /// <summary>Cancels training: checked before every batch and at every row of the passes before training (validation
+    /// split, label statistics, invalid-row count), so training stops within one batch and throws
     /// <see cref="OperationCanceledException"/>. The last checkpoint, if any, stays valid.</summary>
     /// <value>Default none.</value>
     public CancellationToken CancellationToken { get; set; }
