@@ -54,7 +54,7 @@ public sealed class NeuralNetworkOptions
     /// <value>Default 10; at least 1.</value>
     public int Epochs { get; set; } = Defaults.Epochs;
 
-    /// <summary>Whether to visit the rows in a new random order every epoch (a function of the seed and the epoch).</summary>
+    /// <summary>Whether to visit the rows in a new random order every epoch (a hash of the seed and the epoch).</summary>
     /// <value>Default true. A view that can shuffle (a cache, <c>AppendCacheCheckpoint</c>) is read through its shuffling
     /// cursor; any other view (<c>LoadFromTextFile</c>, <c>LoadFromEnumerable</c>, a database loader) goes through the
     /// streaming shuffle: one pass copies the rows into temporary files, and every epoch reads them back shuffled, using at
@@ -85,7 +85,7 @@ public sealed class NeuralNetworkOptions
     public float? LearningRate { get; set; }
 
     /// <summary>Momentum of <see cref="NeuralNetworkOptimizer.Sgd"/> and <see cref="NeuralNetworkOptimizer.RmsProp"/>.</summary>
-    /// <value>Default 0 (none), in [0, 1).</value>
+    /// <value>Default 0 (none), in [0, 1). Refused with Adam and AdamW, which keep their own moment estimates.</value>
     public float Momentum { get; set; }
 
     /// <summary>Whether Sgd uses Nesterov momentum. Needs <see cref="Momentum"/> &gt; 0.</summary>
@@ -123,7 +123,7 @@ public sealed class NeuralNetworkOptions
     public int? EarlyStoppingPatience { get; set; }
 
     /// <summary>Smallest change of the monitored metric that counts as an improvement.</summary>
-    /// <value>Default 0; zero or positive.</value>
+    /// <value>Default 0; zero or positive. Needs <see cref="EarlyStoppingPatience"/> or a ReduceOnPlateau schedule.</value>
     public float EarlyStoppingMinDelta { get; set; }
 
     /// <summary>The metric early stopping and reduce-on-plateau watch: on the validation rows when there are some,
@@ -133,7 +133,7 @@ public sealed class NeuralNetworkOptions
 
     /// <summary>With early stopping on, whether the model ends with the weights of its best epoch (by the monitored metric)
     /// rather than those of its last, whether or not patience ran out.</summary>
-    /// <value>Default true.</value>
+    /// <value>Default true. False needs <see cref="EarlyStoppingPatience"/> (without early stopping the last weights are kept anyway).</value>
     public bool RestoreBestWeights { get; set; } = true;
 
     /// <summary>How the learning rate changes between epochs.</summary>
@@ -146,11 +146,12 @@ public sealed class NeuralNetworkOptions
 
     /// <summary>Probability of zeroing each hidden unit's output during training (inverted dropout: kept units are scaled
     /// by 1 / (1 − Dropout), so scoring needs no change).</summary>
-    /// <value>Default 0: none. In [0, 1).</value>
+    /// <value>Default 0: none. In [0, 1). Needs at least one hidden layer.</value>
     public float Dropout { get; set; }
 
-    /// <summary>Weight of each class, multiplied into each row's example weight: by class index (key value − 1) for
-    /// multiclass, { false, true } for binary.</summary>
+    /// <summary>Weight of each class, multiplied into each training row's example weight: by class index (key value − 1) for
+    /// multiclass, { false, true } for binary. Validation rows are not class-weighted (as in Keras), so validation
+    /// metrics and early stopping see the loss that ML.NET's Evaluate reports.</summary>
     /// <value>Default null: all 1. Length = class count; values finite and non-negative.</value>
     public float[]? ClassWeights { get; set; }
 
@@ -166,7 +167,8 @@ public sealed class NeuralNetworkOptions
     /// <value>Default null.</value>
     public Action<EpochEndContext>? OnEpochEnd { get; set; }
 
-    /// <summary>Cancels training: checked before every batch, so training stops within one batch and throws
+    /// <summary>Cancels training: checked before every batch and at every row of the passes before training (validation
+    /// split, label statistics, invalid-row count), so training stops within one batch and throws
     /// <see cref="OperationCanceledException"/>. The last checkpoint, if any, stays valid.</summary>
     /// <value>Default none.</value>
     public CancellationToken CancellationToken { get; set; }
@@ -257,6 +259,29 @@ public sealed class NeuralNetworkOptions
             throw new ArgumentException("ShuffleTemporaryDirectory must be null (the system temp directory) or name a directory.", nameof(ShuffleTemporaryDirectory));
         if (ResumeFromCheckpoint && string.IsNullOrWhiteSpace(CheckpointDirectory))
             throw new ArgumentException("ResumeFromCheckpoint needs CheckpointDirectory.", nameof(ResumeFromCheckpoint));
+        ValidateCombinations();
+    }
+
+    /// <summary>Refuses options that would do nothing with the others given, so that a setting is never silently ignored.</summary>
+    private void ValidateCombinations()
+    {
+        if (Momentum > 0 && Optimizer is NeuralNetworkOptimizer.Adam or NeuralNetworkOptimizer.AdamW)
+            throw new ArgumentException(
+                $"Momentum = {Momentum} has no effect with Optimizer = {Optimizer}, which keeps its own moment estimates. " +
+                "Set Momentum = 0, or use Optimizer = Sgd or RmsProp.", nameof(Momentum));
+        bool plateau = LearningRateSchedule is { UsesMonitoredMetric: true };
+        if (EarlyStoppingPatience is null && EarlyStoppingMinDelta > 0 && !plateau)
+            throw new ArgumentException(
+                $"EarlyStoppingMinDelta = {EarlyStoppingMinDelta} has no effect without EarlyStoppingPatience (or a ReduceOnPlateau " +
+                "LearningRateSchedule). Set EarlyStoppingPatience, or leave EarlyStoppingMinDelta at 0.", nameof(EarlyStoppingMinDelta));
+        if (EarlyStoppingPatience is null && !RestoreBestWeights)
+            throw new ArgumentException(
+                "RestoreBestWeights = false has no effect without EarlyStoppingPatience: without early stopping the model always ends " +
+                "with its last epoch's weights. Set EarlyStoppingPatience, or leave RestoreBestWeights at its default.", nameof(RestoreBestWeights));
+        if (Dropout > 0 && HiddenLayers.Length == 0)
+            throw new ArgumentException(
+                $"Dropout = {Dropout} has no effect with HiddenLayers empty: dropout acts on hidden units, and a linear model has none. " +
+                "Add a hidden layer, or set Dropout = 0.", nameof(Dropout));
     }
 
     /// <summary>Checks the options that depend on the task and the data: metric, class weights, validation split.</summary>
@@ -276,7 +301,9 @@ public sealed class NeuralNetworkOptions
         if (ClassWeights is { } weights)
         {
             if (task == NeuralNetworkTask.Regression)
-                throw new ArgumentException("ClassWeights apply to classification only; use ExampleWeightColumnName for regression.", nameof(ClassWeights));
+                throw new ArgumentException(
+                    "ClassWeights apply to classification only, but this trainer does regression; weight rows with ExampleWeightColumnName instead.",
+                    nameof(ClassWeights));
             if (weights.Length != classCount)
                 throw new ArgumentException($"ClassWeights has {weights.Length} values, but the label has {classCount} classes.", nameof(ClassWeights));
         }

@@ -26,7 +26,7 @@ internal static class ModelFormat
         foreach (int size in model.LayerSizes) writer.Write(size);
         var parameters = model.Parameters;
         writer.Write(parameters.Length);
-        foreach (float p in parameters) writer.Write(p);
+        WriteFloats(writer, parameters);
         writer.Write(model.ClassValues is not null);
         model.ClassValues?.Write(writer);
         writer.Write(model.LabelMean);
@@ -46,24 +46,25 @@ internal static class ModelFormat
             if (reader.ReadUInt32() != Magic)
                 throw new InvalidDataException("This is not an MlNetMiniBatch network (wrong magic number).");
             int version = reader.ReadInt32();
-            if (version < 1 || version > Version)
-                throw new InvalidDataException(
-                    $"The network was saved in format version {version}; this MlNetMiniBatch reads versions 1 to {Version}. Update MlNetMiniBatch to load it.");
-            var task = ReadEnum<NeuralNetworkTask>(reader);
-            var activation = ReadEnum<NeuralNetworkActivation>(reader);
+            if (version > Version)
+                throw Newer($"format {version}");
+            if (version < 1)
+                throw new InvalidDataException($"Invalid network format version {version}.");
+            var task = ReadEnum<NeuralNetworkTask>(reader, version);
+            var activation = ReadEnum<NeuralNetworkActivation>(reader, version);
             int layerCount = Count(reader, 2, 1000, "layer count");
             var sizes = new int[layerCount];
-            for (int i = 0; i < layerCount; i++) sizes[i] = Count(reader, 1, 1 << 24, "layer size");
-            var layout = new NetworkLayout(sizes);
-            int parameterCount = Count(reader, 0, int.MaxValue, "parameter count");
+            for (int i = 0; i < layerCount; i++) sizes[i] = Count(reader, 1, Array.MaxLength, "layer size");
+            var layout = Layout(sizes);
+            int parameterCount = Count(reader, 0, Array.MaxLength, "parameter count");
             if (parameterCount != layout.ParameterCount)
                 throw new InvalidDataException($"The network stores {parameterCount} parameters, but its layer sizes need {layout.ParameterCount}.");
             CheckRemaining(reader, 4L * parameterCount);
             var parameters = new float[parameterCount];
-            for (int i = 0; i < parameterCount; i++) parameters[i] = reader.ReadSingle();
+            ReadFloats(reader, parameters);
             var classValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader) : null;
             float labelMean = reader.ReadSingle(), labelStd = reader.ReadSingle();
-            var stopReason = ReadEnum<TrainingStopReason>(reader);
+            var stopReason = ReadEnum<TrainingStopReason>(reader, version);
             int? bestEpoch = ReadNullableInt(reader);
             int epochs = Count(reader, 0, 10_000_000, "epoch count");
             var history = new List<EpochSummary>(Math.Min(epochs, 1024));
@@ -75,6 +76,32 @@ internal static class ModelFormat
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException("The network data is truncated.", e);
+        }
+    }
+
+    /// <summary>Little-endian floats in one block copy (a wide model has tens of millions of them).</summary>
+    private static void WriteFloats(BinaryWriter writer, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+        else
+            foreach (float v in values) writer.Write(v);
+    }
+
+    private static void ReadFloats(BinaryReader reader, Span<float> values)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = reader.ReadSingle();
+            return;
+        }
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        while (!bytes.IsEmpty)
+        {
+            int read = reader.Read(bytes);
+            if (read == 0)
+                throw new EndOfStreamException();
+            bytes = bytes[read..];
         }
     }
 
@@ -134,11 +161,30 @@ internal static class ModelFormat
 
     private static int? ReadNullableInt(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadInt32() : null;
 
-    internal static T ReadEnum<T>(BinaryReader reader) where T : struct, Enum
+    /// <summary>An enum value this version does not know comes from a newer version (files are checksummed, so damage
+    /// fails before this); <paramref name="formatVersion"/> is the format the file says it is in.</summary>
+    internal static T ReadEnum<T>(BinaryReader reader, int formatVersion = Version) where T : struct, Enum
     {
         int value = reader.ReadInt32();
         var result = (T)(object)value;
-        return Enum.IsDefined(result) ? result : throw new InvalidDataException($"Invalid {typeof(T).Name} value {value}.");
+        return Enum.IsDefined(result) ? result : throw Newer($"format {formatVersion}, with a {typeof(T).Name} value {value} that this version does not know");
+    }
+
+    /// <summary>The one message for a file this version cannot read because a later version wrote it.</summary>
+    internal static InvalidDataException Newer(string what) => new(
+        $"The network was saved by a newer version of MlNetMiniBatch ({what}); this version reads network formats 1 to {Version}. Update the MlNetMiniBatch package to load it.");
+
+    /// <summary>The layout of stored layer sizes; sizes that training could never have produced are damage, not a newer version.</summary>
+    private static NetworkLayout Layout(int[] sizes)
+    {
+        try
+        {
+            return new NetworkLayout(sizes);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"Invalid layer sizes {string.Join('-', sizes)}: {e.Message}");
+        }
     }
 
     internal static int Count(BinaryReader reader, int min, int max, string what)

@@ -11,8 +11,16 @@ namespace MlNetMiniBatch.Persistence;
 /// </summary>
 internal static class TransformerFormat
 {
+    /// <summary>The largest block: one byte array (its length is also written as an int).</summary>
+    internal static long MaxBlockBytes => Array.MaxLength;
+
+    /// <summary>Room left in the block for everything but the weights (names, history, options); a model whose weights
+    /// leave less is refused before anything is written.</summary>
+    private const long OtherBytesAllowance = 64L << 20;
+
     public static void Write(BinaryWriter writer, NeuralNetworkPredictionTransformer transformer)
     {
+        CheckFits(transformer.Model.Parameters.Length);
         using var block = new MemoryStream();
         using (var blockWriter = new BinaryWriter(block, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -22,10 +30,21 @@ internal static class TransformerFormat
             foreach (int d in dimensions) blockWriter.Write(d);
             ModelFormat.Write(blockWriter, transformer.Model);
         }
-        var bytes = block.GetBuffer().AsSpan(0, (int)block.Length);
+        var bytes = block.GetBuffer().AsSpan(0, checked((int)block.Length));
         writer.Write(bytes.Length);
         writer.Write(bytes);
         writer.Write(Crc32.Compute(bytes));
+    }
+
+    /// <summary>Refuses, with the numbers, a network whose weights do not fit in one model-file block.</summary>
+    internal static void CheckFits(long parameterCount)
+    {
+        long bytes = sizeof(float) * parameterCount;
+        if (bytes > MaxBlockBytes - OtherBytesAllowance)
+            throw new InvalidOperationException(
+                $"The network has {parameterCount} parameters ({bytes / (1 << 20)} MB), more than an MlNetMiniBatch model file can hold " +
+                $"({(MaxBlockBytes - OtherBytesAllowance) / (1 << 20)} MB of weights in one block). Save a smaller network (fewer hidden units, " +
+                "or fewer features, e.g. ProduceHashedNgrams with fewer bits).");
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; <paramref name="available"/> (the entry's model size) bounds the
@@ -51,7 +70,11 @@ internal static class TransformerFormat
             var dimensions = new int[rank];
             long features = 1;
             for (int i = 0; i < rank; i++)
-                features *= dimensions[i] = ModelFormat.Count(block, 1, 1 << 24, "feature dimension");
+            {
+                features *= dimensions[i] = ModelFormat.Count(block, 1, Array.MaxLength, "feature dimension");
+                if (features > Array.MaxLength)
+                    throw new InvalidDataException($"The feature dimensions {string.Join(" × ", dimensions.Take(i + 1))} make more values than a vector holds.");
+            }
             var model = ModelFormat.Read(block);
             if (model.InputSize != features)
                 throw new InvalidDataException($"The feature column has {features} values but the network reads {model.InputSize}.");
@@ -68,22 +91,33 @@ internal static class TransformerFormat
     }
 }
 
-/// <summary>CRC-32 (IEEE 802.3, the zip and PNG polynomial), table-driven.</summary>
+/// <summary>CRC-32 (IEEE 802.3, the zip and PNG polynomial), table-driven, eight bytes per step ("slicing by 8"):
+/// a wide model's block is hundreds of megabytes, and tests run unoptimized Debug code.</summary>
 internal static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 
     public static uint Compute(ReadOnlySpan<byte> data)
     {
+        var t = Table;
         uint crc = 0xFFFFFFFF;
+        while (data.Length >= 8)
+        {
+            uint low = crc ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data);
+            uint high = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+            crc = t[7 * 256 + (low & 0xFF)] ^ t[6 * 256 + ((low >> 8) & 0xFF)] ^ t[5 * 256 + ((low >> 16) & 0xFF)] ^ t[4 * 256 + (low >> 24)]
+                ^ t[3 * 256 + (high & 0xFF)] ^ t[2 * 256 + ((high >> 8) & 0xFF)] ^ t[256 + ((high >> 16) & 0xFF)] ^ t[high >> 24];
+            data = data[8..];
+        }
         foreach (byte b in data)
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
         return ~crc;
     }
 
+    /// <summary>Table k (k = 0..7) gives the CRC of a byte followed by k zero bytes.</summary>
     private static uint[] BuildTable()
     {
-        var table = new uint[256];
+        var table = new uint[8 * 256];
         for (uint i = 0; i < 256; i++)
         {
             uint c = i;
@@ -91,6 +125,9 @@ internal static class Crc32
                 c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
             table[i] = c;
         }
+        for (int i = 0; i < 256; i++)
+            for (int k = 1; k < 8; k++)
+                table[k * 256 + i] = (table[(k - 1) * 256 + i] >> 8) ^ table[table[(k - 1) * 256 + i] & 0xFF];
         return table;
     }
 }

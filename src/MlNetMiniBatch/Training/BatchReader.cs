@@ -24,8 +24,6 @@ internal sealed class BatchReader : IBatchReader
     private readonly ValidationSplit? _split;
     private readonly bool _heldOutSide;
     private readonly ValueGetter<DataViewRowId>? _getId;
-    private readonly bool _stratified;
-    private DataViewRowId _id;
     private VBuffer<float> _featureBuffer;
 
     /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
@@ -44,7 +42,6 @@ internal sealed class BatchReader : IBatchReader
         _split = split;
         _heldOutSide = heldOutSide;
         _getId = split is null ? null : _cursor.GetIdGetter();
-        _stratified = split is not null && columns.ClassCount > 1; // classification splits per class
     }
 
     /// <summary>Rows skipped as invalid so far (only with SkipInvalidRows; otherwise the first one throws).</summary>
@@ -60,7 +57,7 @@ internal sealed class BatchReader : IBatchReader
         {
             if (count == batch.Capacity)
                 batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
-            if (_split is not null && !OnWantedSide())
+            if (_split is not null && !_split.OnSide(_heldOutSide, _getLabel, _getId!))
                 continue;
             var problem = ReadRow(batch.Features.AsSpan(count * d, d), out batch.Targets[count], out batch.Weights[count]);
             if (problem == RowProblem.None)
@@ -78,21 +75,6 @@ internal sealed class BatchReader : IBatchReader
         }
         batch.Count = count;
         return count > 0;
-    }
-
-    /// <summary>Whether the current row belongs to the side of the validation split this reader serves. A row without
-    /// a label is read on the training side, where it is reported as invalid.</summary>
-    private bool OnWantedSide()
-    {
-        int group = 0;
-        if (_stratified)
-        {
-            if (!_getLabel.TryGet(out float label))
-                return !_heldOutSide;
-            group = (int)label;
-        }
-        _getId!(ref _id);
-        return _split!.IsHeldOut(_id, group) == _heldOutSide;
     }
 
     /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label and its weight, and says

@@ -3,11 +3,12 @@ using Microsoft.ML.Runtime;
 namespace MlNetMiniBatch.Training;
 
 /// <summary>Whole passes over the data that read no more than one row at a time: the regression label's
-/// statistics before training, and the count of bad rows when training meets one.</summary>
+/// statistics before training, and the count of bad rows when training meets one. Both check the training's
+/// cancellation token at every row, so cancelling stops them too.</summary>
 internal static class DataScans
 {
     /// <summary>Weighted mean and standard deviation of the valid labels (Welford, in double).</summary>
-    public static (float Mean, float StandardDeviation) LabelStatistics(IDataView data, TrainingColumns columns)
+    public static (float Mean, float StandardDeviation) LabelStatistics(IDataView data, TrainingColumns columns, CancellationToken cancellation)
     {
         var needed = columns.Weight is { } w ? new[] { columns.Label, w } : new[] { columns.Label };
         using var cursor = data.GetRowCursor(needed);
@@ -17,6 +18,7 @@ internal static class DataScans
         float rowWeight = 1;
         while (cursor.MoveNext())
         {
+            cancellation.ThrowIfCancellationRequested();
             weight?.Invoke(ref rowWeight);
             if (!label.TryGet(out float y) || !(rowWeight > 0 && float.IsFinite(rowWeight)))
                 continue;
@@ -29,24 +31,31 @@ internal static class DataScans
         return ((float)mean, std > 1e-12 && double.IsFinite(std) ? (float)std : 1f);
     }
 
-    /// <summary>Counts the rows that cannot be trained on, in cursor order, and builds the error that reports them.</summary>
-    public static InvalidOperationException InvalidRows(IDataView data, TrainingColumns columns, string dataName)
+    /// <summary>Counts the rows that cannot be trained on, in cursor order, and builds the error that reports them. With a
+    /// validation split, only the rows on the given side are counted; the first bad row is still numbered in the whole view.</summary>
+    public static InvalidOperationException InvalidRows(IDataView data, TrainingColumns columns, string dataName, CancellationToken cancellation,
+        ValidationSplit? split = null, bool heldOutSide = false)
     {
         using var cursor = data.GetRowCursor(columns.All);
+        var getId = split is null ? null : cursor.GetIdGetter();
         var features = cursor.GetGetter<VBuffer<float>>(columns.Features);
         var label = LabelGetter.Create(cursor, columns.Label, columns.ClassCount);
         var weight = columns.Weight is { } w ? NumericGetter.Create(cursor, w) : null;
         VBuffer<float> buffer = default;
         var counts = new Dictionary<RowProblem, long>();
         long first = -1, row = 0;
-        for (; cursor.MoveNext(); row++)
+        for (long position = 0; cursor.MoveNext(); position++)
         {
+            cancellation.ThrowIfCancellationRequested();
+            if (split is not null && !split.OnSide(heldOutSide, label, getId!))
+                continue;
+            row++;
             var problem = BatchReader.Check(features, label, weight, ref buffer, out _, out _);
             if (problem == RowProblem.None)
                 continue;
             counts[problem] = counts.GetValueOrDefault(problem) + 1;
             if (first < 0)
-                first = row;
+                first = position;
         }
         long total = counts.Values.Sum();
         var parts = counts.Select(p => p.Key switch

@@ -5,11 +5,25 @@ namespace MlNetMiniBatch.Training;
 
 /// <summary>A data view plus how to read it: its columns, class weights and, with a validation split, which side.
 /// A training source over a view that cannot shuffle holds the streaming shuffle's copy (<see cref="PrepareShuffle"/>)
-/// and deletes it on dispose.</summary>
-internal sealed class DataSource(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit? split, bool heldOutSide, string name)
-    : IDisposable
+/// and deletes it on dispose. Class weights apply to training data only (as in Keras), so validation metrics, early
+/// stopping and RestoreBestWeights judge the same unweighted loss that ML.NET's Evaluate reports.</summary>
+internal sealed class DataSource(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit? split, bool heldOutSide,
+    string name, bool isTraining) : IDisposable
 {
     private ShuffleStore? _store;
+
+    public static DataSource Training(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit? split) =>
+        new(data, columns, options, split, heldOutSide: false, "training", isTraining: true);
+
+    public static DataSource Validation(IDataView data, TrainingColumns columns, NeuralNetworkOptions options) =>
+        new(data, columns, options, null, heldOutSide: false, "validation", isTraining: false);
+
+    /// <summary>The rows of the training data that the split holds out.</summary>
+    public static DataSource HeldOut(IDataView data, TrainingColumns columns, NeuralNetworkOptions options, ValidationSplit split) =>
+        new(data, columns, options, split, heldOutSide: true, "held-out validation", isTraining: false);
+
+    /// <summary>What messages call this data: "training", "validation" or "held-out validation".</summary>
+    public string Name => name;
 
     public IDataView Data => data;
 
@@ -21,7 +35,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
     public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => shuffleSeed is { } key && _store is not null
         ? new ShuffledReader(_store, key)
         : new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-            labelMean, labelStd, options.ClassWeights, split, heldOutSide);
+            labelMean, labelStd, isTraining ? options.ClassWeights : null, split, heldOutSide);
 
     /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.</summary>
     public bool Read(IBatchReader reader, Batch batch, int batchSize)
@@ -32,7 +46,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
         }
         catch (InvalidRowException)
         {
-            throw DataScans.InvalidRows(data, columns, name);
+            throw DataScans.InvalidRows(data, columns, name, options.CancellationToken, split, heldOutSide);
         }
     }
 

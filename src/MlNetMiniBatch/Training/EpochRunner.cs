@@ -18,7 +18,7 @@ internal sealed class EpochRunner
     private readonly Optimizer _optimizer;
     private readonly float _l2;
     private readonly float _labelMean, _labelStd;
-    private readonly int _seed, _threads;
+    private readonly int _seed, _threads, _evaluationBatchSize;
     private readonly Batch _batch, _nextBatch;
     private readonly LayerBuffers _buffers;
     private readonly float[] _gradient;
@@ -40,6 +40,7 @@ internal sealed class EpochRunner
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
+        _evaluationBatchSize = TrainingSize.Check(layout, options, knownRows);
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
         _batch = new Batch(capacity, layout.InputSize);
         _nextBatch = new Batch(capacity, layout.InputSize);
@@ -60,7 +61,7 @@ internal sealed class EpochRunner
         _noise?.StartEpoch(epoch);
         int iterations = 0;
         long rows = 0;
-        using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, _options.BatchSize);
+        using var batches = Stream(source, _options.Shuffle ? ShuffleSeed(_seed, epoch) : null, _options.BatchSize);
         while (batches.Next(out var batch))
         {
             token.ThrowIfCancellationRequested();
@@ -83,6 +84,8 @@ internal sealed class EpochRunner
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);
             _optimizer.Step(_parameters, _gradient, learningRate, _threads);
+            if (iterations == int.MaxValue)
+                throw TrainingSize.TooManyIterations(_options.BatchSize);
             iterations++;
             rows += n;
             progress.RowsSeen += n;
@@ -92,10 +95,10 @@ internal sealed class EpochRunner
     }
 
     /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>
-    public EpochMetrics Evaluate(DataSource source)
+    public EpochMetrics Evaluate(DataSource source, out long skippedRows)
     {
         _metrics.Reset();
-        using var batches = Stream(source, shuffleSeed: null, Math.Max(_options.BatchSize, 256));
+        using var batches = Stream(source, shuffleSeed: null, _evaluationBatchSize);
         while (batches.Next(out var batch))
         {
             _options.CancellationToken.ThrowIfCancellationRequested();
@@ -104,8 +107,14 @@ internal sealed class EpochRunner
             double lossSum = Losses.Compute(_task, logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
             _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
         }
+        skippedRows = batches.SkippedRows;
         return _metrics.Result();
     }
+
+    /// <summary>The epoch's shuffle seed: a hash of (seed, epoch), so that no two (seed, epoch) pairs share a row order
+    /// (seed + epoch made seed s's epoch e + 1 shuffle exactly like seed s + 1's epoch e).</summary>
+    internal static int ShuffleSeed(int seed, int epoch) =>
+        (int)CounterRandom.Hash(CounterRandom.Hash((ulong)(uint)seed, 0x5348_5546), (ulong)(uint)epoch);
 
     /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize) =>
@@ -113,6 +122,8 @@ internal sealed class EpochRunner
 
     private void EnsureCapacity(int rows)
     {
+        if (rows > _buffers.Capacity)
+            TrainingSize.CheckRows(_network.Layout, rows);
         _buffers.EnsureCapacity(rows);
         if (_logitGradient.Length < rows * _network.Layout.OutputSize)
             _logitGradient = new float[rows * _network.Layout.OutputSize];

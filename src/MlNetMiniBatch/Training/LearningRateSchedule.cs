@@ -57,6 +57,9 @@ public abstract class LearningRateSchedule
     /// plateau counter, used by reduce-on-plateau only.</summary>
     internal abstract float Rate(int epoch, int epochs, float baseRate, float current, ref int epochsWithoutImprovement);
 
+    /// <summary>Whether the schedule watches EarlyStoppingMetric (and its MinDelta), as reduce-on-plateau does.</summary>
+    internal virtual bool UsesMonitoredMetric => false;
+
     private static void CheckFactor(float factor)
     {
         if (!(factor > 0 && factor <= 1))
@@ -99,6 +102,8 @@ public abstract class LearningRateSchedule
 
     private sealed class PlateauSchedule(float factor, int patience, float minimumRate) : LearningRateSchedule
     {
+        internal override bool UsesMonitoredMetric => true;
+
         internal override float Rate(int epoch, int epochs, float baseRate, float current, ref int wait)
         {
             if (epoch == 1)

@@ -40,10 +40,10 @@ internal sealed class TrainingLoop
         float baseRate = _options.EffectiveLearningRate;
         bool keepBest = _options.EarlyStoppingPatience is not null && _options.RestoreBestWeights;
 
-        var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed) : null;
-        using var trainSource = new DataSource(train, columns, _options, split, heldOutSide: false, "training");
-        var validationSource = validation is not null ? new DataSource(validation, validationColumns!, _options, null, false, "validation")
-            : split is not null ? new DataSource(train, columns, _options, split, heldOutSide: true, "held-out validation") : null;
+        var split = _options.ValidationFraction > 0 ? ValidationSplit.Create(train, columns, _task, _options.ValidationFraction, seed, _options.CancellationToken) : null;
+        using var trainSource = DataSource.Training(train, columns, _options, split);
+        var validationSource = validation is not null ? DataSource.Validation(validation, validationColumns!, _options)
+            : split is not null ? DataSource.HeldOut(train, columns, _options, split) : null;
         trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel);
 
         long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
@@ -58,7 +58,10 @@ internal sealed class TrainingLoop
             var result = runner.Train(trainSource, epoch, state.LearningRate, progress);
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
-            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
+            long skippedValidation = 0;
+            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource, out skippedValidation);
+            if (epoch == firstEpoch && validationMetrics is not null)
+                ReportSkippedValidation(skippedValidation, validationSource!.Name, validationMetrics);
             var summary = new EpochSummary(epoch, result.Iterations, result.Rows, state.LearningRate, result.Metrics, validationMetrics,
                 clock.Elapsed, result.NoiseScale);
             summary.IsBest = monitor.Observe(summary, state);
@@ -97,7 +100,7 @@ internal sealed class TrainingLoop
     {
         var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
         var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
-            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns) : (0f, 1f);
+            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns, _options.CancellationToken) : (0f, 1f);
         return new TrainingState
         {
             Key = TrainingStateKey.For(_task, _options, columns, hasValidationData, seed), Seed = seed, Task = _task,
@@ -131,8 +134,7 @@ internal sealed class TrainingLoop
         int outputs = _task == NeuralNetworkTask.MulticlassClassification ? columns.ClassCount : 1;
         if (start is not null)
         {
-            WarmStart.Check(start, _task, columns, outputs);
-            return (start.Layout, start.Activation, start.Parameters.ToArray());
+            return (start.Layout, start.Activation, WarmStart.Parameters(start, _task, columns, outputs));
         }
         var layout = new NetworkLayout([columns.FeatureCount, .. _options.HiddenLayers, outputs]);
         var parameters = new float[layout.ParameterCount];
@@ -149,11 +151,26 @@ internal sealed class TrainingLoop
         return (int)Math.Min(batches, int.MaxValue);
     }
 
+    /// <summary>Logs the rows a pass skipped as invalid (SkipInvalidRows), once per run.</summary>
+    private void ReportSkipped(long skipped, string dataName)
+    {
+        if (skipped > 0)
+            _channel.Warning(MessageSensitivity.None,
+                $"Skipped {skipped} {dataName} rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
+    }
+
+    /// <summary>Validation rows follow the training rows' rule: skipped ones are logged, and none left is an error.</summary>
+    private void ReportSkippedValidation(long skipped, string dataName, EpochMetrics metrics)
+    {
+        ReportSkipped(skipped, dataName);
+        if (skipped > 0 && double.IsNaN(metrics.Loss))
+            throw new InvalidOperationException(
+                $"All {skipped} {dataName} rows were skipped as invalid (NaN or infinite features, missing labels or invalid weights); there is nothing to validate on.");
+    }
+
     private void ReportFirstEpoch(EpochRunner.TrainResult result)
     {
-        if (result.SkippedRows > 0)
-            _channel.Warning(MessageSensitivity.None,
-                $"Skipped {result.SkippedRows} training rows with NaN or infinite features, a missing label or an invalid weight (SkipInvalidRows = true).");
+        ReportSkipped(result.SkippedRows, "training");
         if (result.Rows > 0)
             return;
         if (result.SkippedRows > 0)

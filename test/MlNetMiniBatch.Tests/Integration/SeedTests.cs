@@ -50,7 +50,7 @@ public sealed class SeedTests
     [TestMethod]
     public void ShuffledTrainingFromTheSameSeedIsRepeatable()
     {
-        // Cached data shuffles every epoch (seed + epoch); the order must come from the seed alone.
+        // Cached data shuffles every epoch (a hash of seed and epoch); the order must come from the seed alone.
         var first = Train(NeuralNetworkTask.BinaryClassification, contextSeed: 7, cache: true);
         var second = Train(NeuralNetworkTask.BinaryClassification, contextSeed: 7, cache: true);
         var unshuffled = Train(NeuralNetworkTask.BinaryClassification, contextSeed: 7, cache: false);

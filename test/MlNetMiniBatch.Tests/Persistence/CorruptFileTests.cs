@@ -128,8 +128,8 @@ public sealed class CorruptFileTests
         Assert.IsNotNull(error);
         var cause = error.GetBaseException();
         Assert.IsInstanceOfType<InvalidDataException>(cause, AllMessages(error));
-        StringAssert.Contains(cause.Message, "format version 99");
-        StringAssert.Contains(cause.Message, "Update MlNetMiniBatch");
+        StringAssert.Contains(cause.Message, "saved by a newer version of MlNetMiniBatch (format 99)");
+        StringAssert.Contains(cause.Message, "Update the MlNetMiniBatch package");
     }
 
     [TestMethod]
