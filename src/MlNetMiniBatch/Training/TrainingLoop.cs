@@ -82,10 +82,10 @@ internal sealed class TrainingLoop
         {
             var clock = Stopwatch.StartNew();
             learningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, learningRate, ref monitor.PlateauWait) ?? baseRate;
-            var result = runner.Train(trainSource, epoch, learningRate, progress);
+            var result = DataReadException.InEpoch(epoch, () => runner.Train(trainSource, epoch, learningRate, progress));
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
-            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
+            var validationMetrics = validationSource is null ? null : DataReadException.InEpoch(epoch, () => runner.Evaluate(validationSource));
             var summary = new EpochSummary(epoch, result.Iterations, result.Rows, learningRate, result.Metrics, validationMetrics,
                 clock.Elapsed, result.NoiseScale);
             summary.IsBest = monitor.Observe(summary);
