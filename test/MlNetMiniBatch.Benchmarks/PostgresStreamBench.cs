@@ -73,8 +73,9 @@ internal static class PostgresStreamBench
     {
         using var connection = new NpgsqlConnection(connectionString);
         connection.Open();
-        using (var exists = new NpgsqlCommand($"SELECT CASE WHEN to_regclass('{table}') IS NULL THEN -1 ELSE (SELECT count(*) FROM {table}) END", connection))
-            if ((long)exists.ExecuteScalar()! == (long)rows * multiple)
+        using (var exists = new NpgsqlCommand($"SELECT to_regclass('{table}') IS NOT NULL", connection))
+        using (var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection))
+            if ((bool)exists.ExecuteScalar()! && (long)count.ExecuteScalar()! == (long)rows * multiple)
                 return;
         var clock = Stopwatch.StartNew();
         using (var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (label integer NOT NULL, " +

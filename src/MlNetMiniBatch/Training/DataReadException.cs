@@ -62,7 +62,7 @@ internal sealed class DataReadException(string message, Exception source) : Inva
         var cause = Cause(thrown);
         var column = FindUnreadableColumn(data, columns, rowsRead + 10_000);
         string which = column is { } c ? $"column '{c.Name}' ({c.Type})" : "columns " + string.Join(", ", columns.All.Select(x => $"'{x.Name}'"));
-        string itemType = column is { } t ? t.Type.GetItemType().RawType.Name : "Single";
+        string itemType = column is { } t ? (t.Type is VectorDataViewType vector ? vector.ItemType : t.Type).RawType.Name : "Single";
         return new DataReadException(
             $"the {dataName} data's {which} cannot be read: {cause.Message}. The source holds values of another type than " +
             $"the loader declares ({itemType}). For a database, cast the column in the query (SELECT CAST(x AS {SqlTypeFor(itemType)}) AS x ...) " +
