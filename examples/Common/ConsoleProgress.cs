@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace MlNetMiniBatch.Examples;
 
 /// <summary>
-/// Shows training progress in the console: a bar over all epochs with the estimated time left, a bar over the batches
+/// Shows training progress in the console: a bar over all epochs with rows/s and the estimated time left, a bar over the batches
 /// of the current epoch with the running loss, and a line per finished epoch with its train and validation metrics.
 /// </summary>
 /// <example>
@@ -126,9 +126,13 @@ public sealed class ConsoleProgress : IProgress<TrainingProgress>
         double epochFraction = value.IsEpochEnd ? 1 : perEpoch is > 0 ? Math.Min(1, value.Batch / (double)perEpoch.Value) : 0;
         _epochsTask.MaxValue = value.Epochs;
         _epochsTask.Value = Math.Min(value.Epochs, value.Epoch - 1 + epochFraction);
+        // Throughput is what matters when the rows stream from a database or a file.
+        string rate = value.Elapsed > TimeSpan.Zero
+            ? string.Create(CultureInfo.InvariantCulture, $", {value.RowsSeen / value.Elapsed.TotalSeconds:N0} rows/s")
+            : "";
         _epochsTask.Description = value.EstimatedRemaining is { } left
-            ? $"Training, {FormatDuration(left)} left"
-            : "Training";
+            ? $"Training{rate}, {FormatDuration(left)} left"
+            : $"Training{rate}";
 
         if (perEpoch is > 0)
         {

@@ -1,7 +1,7 @@
 // Performance harness of MlNetMiniBatch: GEMM, end-to-end training, streaming memory and inference, each against a
 // reference measured in the same invocation (OpenBLAS through numpy, PyTorch) where one is installed.
 //
-//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|infer] [--threads N] [--full]
+//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer] [--threads N] [--full]
 //
 // Output: a table per section, and one line per case 'BENCH {json}' for scripts.
 using System.Diagnostics;
@@ -11,6 +11,8 @@ using MlNetMiniBatch.Benchmarks;
 
 if (args.Length > 0 && args[0] == StreamBench.ChildFlag)
     return StreamBench.ChildMain(args);
+if (args.Length > 0 && args[0] == PostgresStreamBench.ChildFlag)
+    return PostgresStreamBench.ChildMain(args);
 
 BenchOptions options;
 try
@@ -47,6 +49,7 @@ var context = new BenchContext(options);
 if (options.Runs("gemm")) GemmBench.Run(options, peers);
 if (options.Runs("train")) TrainBench.Run(context, peers);
 if (options.Runs("stream")) StreamBench.Run(context);
+if (options.Runs("postgres")) PostgresStreamBench.Run(context);
 if (options.Runs("infer")) InferBench.Run(context);
 
 Targets.Print();

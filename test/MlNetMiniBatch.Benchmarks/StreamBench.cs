@@ -13,7 +13,7 @@ namespace MlNetMiniBatch.Benchmarks;
 internal static class StreamBench
 {
     public const string ChildFlag = "--stream-child";
-    private const int Batch = 128;
+    internal const int Batch = 128;
     private const double TargetRatio = 1.10;
     private const long ShuffleMemoryLimit = 64L << 20;
 
@@ -88,7 +88,7 @@ internal static class StreamBench
             ("met", lastM == 16 && results[0].Multiple == 1 ? ratio <= TargetRatio : null));
     }
 
-    private static string FindDataDirectory() =>
+    internal static string FindDataDirectory() =>
         MlNetMiniBatch.Examples.FashionMnistData.FindDataDirectory(null, Path.Combine(AppContext.BaseDirectory, "data"))
         ?? throw new FileNotFoundException("No Fashion-MNIST idx files; pass --data DIR.");
 
@@ -113,7 +113,7 @@ internal static class StreamBench
     }
 
     /// <summary>Labels and pixels of the idx training files (plain or gzipped), without their headers.</summary>
-    private static (byte[] Labels, byte[] Images, int Rows) ReadTrainingSet(string directory)
+    internal static (byte[] Labels, byte[] Images, int Rows) ReadTrainingSet(string directory)
     {
         static byte[] Read(string directory, string name, int headerBytes)
         {
@@ -131,8 +131,11 @@ internal static class StreamBench
         return (labels, images, labels.Length);
     }
 
-    /// <summary>Starts this program again in child mode and returns its result line.</summary>
-    private static JsonElement? RunChild(string path, int threads)
+    private static JsonElement? RunChild(string path, int threads) =>
+        RunChild(Path.GetFileName(path), ChildFlag, path, threads.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Starts this program again with <paramref name="arguments"/> (a child mode) and returns its result line.</summary>
+    internal static JsonElement? RunChild(string what, params string[] arguments)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("Unknown process path.");
         var start = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -143,7 +146,7 @@ internal static class StreamBench
         }
         else
             start.FileName = self;
-        foreach (string a in new[] { ChildFlag, path, threads.ToString(CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+        foreach (string a in arguments) start.ArgumentList.Add(a);
 
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child process.");
         JsonElement? result = null;
@@ -158,7 +161,7 @@ internal static class StreamBench
                 Console.WriteLine($"    | {line}");
         }
         process.WaitForExit();
-        if (process.ExitCode != 0) Report.Note($"child process for {Path.GetFileName(path)} exited with code {process.ExitCode}");
+        if (process.ExitCode != 0) Report.Note($"child process for {what} exited with code {process.ExitCode}");
         return result;
     }
 

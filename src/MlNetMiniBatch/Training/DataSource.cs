@@ -32,21 +32,46 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
     /// <summary>The streaming shuffle's copy, once dealt; null when the view shuffles itself or Shuffle is off.</summary>
     public ShuffleStore? Streamed => _store;
 
-    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => shuffleSeed is { } key && _store is not null
-        ? new ShuffledReader(_store, key)
-        : new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-            labelMean, labelStd, isTraining ? options.ClassWeights : null, split, heldOutSide);
+    private long _rowsRead;
 
-    /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.</summary>
+    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd)
+    {
+        _rowsRead = 0;
+        if (shuffleSeed is { } key && _store is not null)
+            return new ShuffledReader(_store, key);
+        try
+        {
+            return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
+                labelMean, labelStd, isTraining ? options.ClassWeights : null, split, heldOutSide);
+        }
+        catch (Exception e) when (DataReadException.IsSourceFailure(e))
+        {
+            throw DataReadException.Failed(name, 0, e);
+        }
+    }
+
+    /// <summary>Reads the next batch; at an invalid row, scans the data once more to report how many rows are bad.
+    /// Whatever else the cursor throws is the source failing (a dropped connection, an unconvertible value), reported
+    /// with the data's name and the rows read so far.</summary>
     public bool Read(IBatchReader reader, Batch batch, int batchSize)
     {
         try
         {
-            return reader.Read(batch, batchSize);
+            bool any = reader.Read(batch, batchSize);
+            _rowsRead += batch.Count;
+            return any;
         }
         catch (InvalidRowException)
         {
             throw DataScans.InvalidRows(data, columns, name, options.CancellationToken, split, heldOutSide);
+        }
+        catch (Exception e) when (DataReadException.IsConversionFailure(e))
+        {
+            throw DataReadException.WrongType(data, columns, name, _rowsRead, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw DataReadException.Failed(name, _rowsRead, e);
         }
     }
 

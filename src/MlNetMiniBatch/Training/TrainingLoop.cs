@@ -44,7 +44,7 @@ internal sealed class TrainingLoop
         using var trainSource = DataSource.Training(train, columns, _options, split);
         var validationSource = validation is not null ? DataSource.Validation(validation, validationColumns!, _options)
             : split is not null ? DataSource.HeldOut(train, columns, _options, split) : null;
-        trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel);
+        DataReadException.WhileDealing(() => trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel));
 
         long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
         var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
@@ -55,11 +55,12 @@ internal sealed class TrainingLoop
         {
             var clock = Stopwatch.StartNew();
             state.LearningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, state.LearningRate, ref state.PlateauWait) ?? baseRate;
-            var result = runner.Train(trainSource, epoch, state.LearningRate, progress);
+            var result = DataReadException.InEpoch(epoch, () => runner.Train(trainSource, epoch, state.LearningRate, progress));
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
             long skippedValidation = 0;
-            var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource, out skippedValidation);
+            var validationMetrics = validationSource is null ? null
+                : DataReadException.InEpoch(epoch, () => runner.Evaluate(validationSource, out skippedValidation));
             if (epoch == firstEpoch && validationMetrics is not null)
                 ReportSkippedValidation(skippedValidation, validationSource!.Name, validationMetrics);
             var summary = new EpochSummary(epoch, result.Iterations, result.Rows, state.LearningRate, result.Metrics, validationMetrics,

@@ -1,0 +1,70 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetMiniBatch.Tests.Data;
+
+/// <summary>
+/// Passes a view through unchanged and, once armed, runs an action when a cursor has moved a given number of rows
+/// further: a way to make something happen to the source at a known point of a known epoch.
+/// </summary>
+internal sealed class RowHookDataView(IDataView source) : IDataView
+{
+    private readonly object _gate = new();
+    private int _rowsLeft = -1;
+    private Action? _action;
+
+    /// <summary>Runs <paramref name="action"/> (once) when <paramref name="rows"/> more rows have been moved to.</summary>
+    public void Arm(int rows, Action action)
+    {
+        lock (_gate)
+            (_rowsLeft, _action) = (rows, action);
+    }
+
+    public bool CanShuffle => source.CanShuffle;
+
+    public DataViewSchema Schema => source.Schema;
+
+    public long? GetRowCount() => source.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, source.GetRowCursor(columnsNeeded, rand));
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    private void Moved()
+    {
+        Action? due = null;
+        lock (_gate)
+        {
+            if (_rowsLeft > 0 && --_rowsLeft == 0)
+                (due, _action) = (_action, null);
+        }
+        due?.Invoke();
+    }
+
+    private sealed class Cursor(RowHookDataView view, DataViewRowCursor inner) : DataViewRowCursor
+    {
+        public override DataViewSchema Schema => inner.Schema;
+        public override long Position => inner.Position;
+        public override long Batch => inner.Batch;
+        public override bool IsColumnActive(DataViewSchema.Column column) => inner.IsColumnActive(column);
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => inner.GetGetter<TValue>(column);
+        public override ValueGetter<DataViewRowId> GetIdGetter() => inner.GetIdGetter();
+
+        public override bool MoveNext()
+        {
+            bool moved = inner.MoveNext();
+            if (moved)
+                view.Moved();
+            return moved;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
