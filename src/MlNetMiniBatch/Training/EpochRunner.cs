@@ -40,6 +40,8 @@ internal sealed class EpochRunner
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
+        // Buffers start at the first epoch's size and grow with the batch; an adaptive run never reads more than
+        // MaximumBatchSize rows at once, which bounds them.
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
         _batch = new Batch(capacity, layout.InputSize);
         _nextBatch = new Batch(capacity, layout.InputSize);
@@ -47,12 +49,15 @@ internal sealed class EpochRunner
         _gradient = new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
-        _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
+        _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount) : null;
     }
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
 
-    public TrainResult Train(DataSource source, int epoch, float learningRate, ProgressReporter progress)
+    /// <summary>Rows the batch and layer buffers hold now: the largest batch read so far.</summary>
+    internal int BufferRows => Math.Max(_buffers.Capacity, Math.Max(_batch.Capacity, _nextBatch.Capacity));
+
+    public TrainResult Train(DataSource source, int epoch, int batchSize, float learningRate, ProgressReporter progress)
     {
         var token = _options.CancellationToken;
         var layout = _network.Layout;
@@ -60,12 +65,12 @@ internal sealed class EpochRunner
         _noise?.StartEpoch();
         int iterations = 0;
         long rows = 0;
-        using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, _options.BatchSize);
+        using var batches = Stream(source, _options.Shuffle ? unchecked(_seed + epoch) : null, batchSize);
         while (batches.Next(out var batch))
         {
             token.ThrowIfCancellationRequested();
             int n = batch.Count;
-            if (n < _options.BatchSize && _options.DropLastPartialBatch)
+            if (n < batchSize && _options.DropLastPartialBatch)
                 break;
             double batchWeight = batch.TotalWeight();
             if (batchWeight <= 0)
@@ -78,7 +83,7 @@ internal sealed class EpochRunner
                 throw Diverged(epoch, iterations + 1, learningRate);
             _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
             _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
-            if (_noise is not null && n == _options.BatchSize)
+            if (_noise is not null && n == batchSize)
                 _noise.Add(_gradient, n);
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);
@@ -95,7 +100,9 @@ internal sealed class EpochRunner
     public EpochMetrics Evaluate(DataSource source)
     {
         _metrics.Reset();
-        using var batches = Stream(source, shuffleSeed: null, Math.Max(_options.BatchSize, 256));
+        // An adaptive run's buffers are bounded by MaximumBatchSize, so it validates in batches of that size.
+        int batchSize = _options.AdaptiveBatchSize ? _options.EffectiveMaximumBatchSize : Math.Max(_options.BatchSize, 256);
+        using var batches = Stream(source, shuffleSeed: null, batchSize);
         while (batches.Next(out var batch))
         {
             _options.CancellationToken.ThrowIfCancellationRequested();

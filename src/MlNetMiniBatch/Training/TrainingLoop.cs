@@ -74,7 +74,7 @@ internal sealed class TrainingLoop
         long? trainingRows = split?.TrainingRows ?? train.GetRowCount();
         var runner = new EpochRunner(_task, _options, network, parameters, optimizer, labelMean, labelStd, seed, trainingRows);
         int firstEpoch = history.Count > 0 ? history[^1].Epoch + 1 : 1;
-        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows));
+        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, _options.Epochs);
         var stopReason = TrainingStopReason.Completed;
         if (checkpoint?.Model.StopReason is { } previous && previous != TrainingStopReason.Completed)
             stopReason = previous; // the interrupted run had already decided to stop
@@ -82,12 +82,15 @@ internal sealed class TrainingLoop
         {
             var clock = Stopwatch.StartNew();
             learningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, learningRate, ref monitor.PlateauWait) ?? baseRate;
-            var result = runner.Train(trainSource, epoch, learningRate, progress);
+            int batchSize = AdaptiveBatchSize.For(_options, history);
+            float epochRate = (float)(learningRate * AdaptiveBatchSize.LearningRateFactor(_options, history, batchSize));
+            progress.StartEpoch(batchSize, BatchesPerEpoch(trainingRows, batchSize));
+            var result = runner.Train(trainSource, epoch, batchSize, epochRate, progress);
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
             var validationMetrics = validationSource is null ? null : runner.Evaluate(validationSource);
-            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, learningRate, result.Metrics, validationMetrics,
-                clock.Elapsed, result.NoiseScale);
+            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, epochRate, result.Metrics, validationMetrics,
+                clock.Elapsed, result.NoiseScale, batchSize);
             summary.IsBest = monitor.Observe(summary);
             if (summary.IsBest && keepBest)
                 bestParameters = (float[])parameters.Clone();
@@ -131,11 +134,11 @@ internal sealed class TrainingLoop
         return (layout, _options.Activation, parameters);
     }
 
-    private int? BatchesPerEpoch(long? rows)
+    private int? BatchesPerEpoch(long? rows, int batchSize)
     {
         if (rows is not { } n || _options.SkipInvalidRows)
             return null;
-        long batches = _options.DropLastPartialBatch ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
+        long batches = _options.DropLastPartialBatch ? n / batchSize : (n + batchSize - 1) / batchSize;
         return (int)Math.Min(batches, int.MaxValue);
     }
 
@@ -157,7 +160,8 @@ internal sealed class TrainingLoop
     private string Configuration(NetworkLayout layout, NeuralNetworkActivation activation) =>
         $"{_task} {string.Join('-', layout.Sizes)} {activation} {_options.Optimizer} lr={_options.EffectiveLearningRate} " +
         $"batch={_options.BatchSize} momentum={_options.Momentum} nesterov={_options.Nesterov} l2={_options.EffectiveL2} " +
-        $"dropout={_options.Dropout} shuffle={_options.Shuffle} validation={_options.ValidationFraction} clip={_options.GradientClipNorm}";
+        $"dropout={_options.Dropout} shuffle={_options.Shuffle} validation={_options.ValidationFraction} clip={_options.GradientClipNorm}" +
+        (_options.AdaptiveBatchSize ? $" adaptive-batch={_options.EffectiveMinimumBatchSize}-{_options.EffectiveMaximumBatchSize} lr-scaling={_options.EffectiveLearningRateScaling}" : "");
 
     private void WriteCheckpoint(string directory, string configuration, int seed, TrainingOptionsSummary trainingOptions, NetworkLayout layout, NeuralNetworkActivation activation,
         float[] parameters, TrainingColumns columns, float labelMean, float labelStd, List<EpochSummary> history, TrainingStopReason stopReason,
