@@ -18,9 +18,9 @@ internal sealed class EpochLines(IReadOnlyList<int> batchSizes)
         }
         EpochSummary epoch = context.Summary;
         _runTime += epoch.Elapsed;
-        string name = _run < batchSizes.Count ? Arguments.Name(batchSizes[_run]) : "?";
+        string name = _run < batchSizes.Count ? Arguments.Name(batchSizes[_run]) : "adapt"; // the adaptive run comes last
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"batch {name,-5} epoch {epoch.Epoch,3}  {epoch.Iterations,6:N0} updates  train loss {epoch.Train.Loss:F4}  " +
+            $"batch {name,-5} epoch {epoch.Epoch,3}  B {epoch.BatchSize,5}  lr {epoch.LearningRate:G3}  {epoch.Iterations,6:N0} updates  train loss {epoch.Train.Loss:F4}  " +
             $"valid loss {epoch.Validation?.Loss:F4} acc {epoch.Validation?.Accuracy:F4}  noise scale {epoch.GradientNoiseScale?.ToString("G3", CultureInfo.InvariantCulture) ?? "-"}  " +
             $"{epoch.Elapsed.TotalSeconds:F1} s ({_runTime.TotalSeconds:F1} s in all)"));
     }

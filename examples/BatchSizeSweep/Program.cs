@@ -3,7 +3,8 @@
 // noise scale suggests.
 //
 //   dotnet run -c Release --project examples/BatchSizeSweep [-- --data DIR] [--budget-seconds S | --epochs N]
-//       [--batch-sizes 1,8,32,128,512,full] [--out DIR] [--target-loss L]
+//       [--batch-sizes 1,8,32,128,512,full] [--out DIR] [--target-loss L] [--seed N]
+//       [--no-adaptive] [--start-batch B] [--max-batch B] [--lr-scaling None|Linear|SquareRoot|AdaScale]
 //
 // Data: --data DIR if given; else the full set in /usr/share/datasets/fashion-mnist (Debian/Ubuntu package
 // dataset-fashion-mnist) if installed; else the 10,000-row training subset shipped with the FashionMnist example.
@@ -14,6 +15,8 @@
 // full set every batch size trains at least one whole epoch (about a minute each on two cores today). --epochs N gives
 // every batch size N epochs instead: then the histories, the default target and the noise-scale suggestion do not
 // depend on the machine's speed, only the times do.
+// Adaptive: after the fixed batch sizes, one run with AdaptiveBatchSize (starting at --start-batch, default 32, up to
+// --max-batch, default 1024), drawn as one more line on every plot; --no-adaptive leaves it out.
 // Output: a line per epoch, a table per batch size, five PNG plots in --out (default batch-size-sweep/), a plain-language
 // reading of the numbers, and the fastest batch size to the target against the gradient noise scale's suggestion.
 using Microsoft.ML;
@@ -25,6 +28,10 @@ double budgetSeconds = 20;
 int? epochs = null;
 double? targetLoss = null;
 int[] batchSizes = [1, 8, 32, 128, 512, BatchSizeSweep.FullBatch];
+bool adaptive = true;
+int startBatch = NeuralNetworkOptions.Defaults.BatchSize, seed = 1;
+int? maxBatch = null;
+NeuralNetworkLearningRateScaling? scaling = null;
 try
 {
     bool budgetGiven = false;
@@ -39,6 +46,12 @@ try
             case "--batch-sizes": batchSizes = Arguments.BatchSizes(value); i++; break;
             case "--out": outDirectory = string.IsNullOrEmpty(value) ? throw new ArgumentException("--out needs a directory.") : value; i++; break;
             case "--target-loss": targetLoss = Arguments.PositiveNumber(args[i], value); i++; break;
+            case "--seed": seed = (int)Arguments.PositiveInteger(args[i], value); i++; break;
+            case "--no-adaptive": adaptive = false; break;
+            case "--start-batch": startBatch = (int)Arguments.PositiveInteger(args[i], value); i++; break;
+            case "--max-batch": maxBatch = (int)Arguments.PositiveInteger(args[i], value); i++; break;
+            case "--lr-scaling": scaling = Enum.TryParse(value, ignoreCase: true, out NeuralNetworkLearningRateScaling s) && Enum.IsDefined(s) ? s
+                    : throw new ArgumentException($"--lr-scaling needs None, Linear, SquareRoot or AdaScale, got '{value}'."); i++; break;
             case "-h" or "--help": Arguments.PrintUsage(); return 0;
             default: throw new ArgumentException($"Unknown option '{args[i]}'.");
         }
@@ -80,18 +93,23 @@ var sweep = new BatchSizeSweepOptions
     BatchSizes = batchSizes,
     TimeBudget = epochs is null ? TimeSpan.FromSeconds(budgetSeconds) : null,
     TargetValidationLoss = targetLoss,
+    IncludeAdaptive = adaptive,
 };
 var options = new NeuralNetworkOptions
 {
     HiddenLayers = [256, 128],
     Optimizer = NeuralNetworkOptimizer.Adam, // default learning rate 1e-3
     Epochs = epochs ?? NeuralNetworkOptions.Defaults.Epochs, // the sweep sets the epochs itself under a time budget
-    Seed = 1,
+    Seed = seed,
     MeasureGradientNoise = true,
+    BatchSize = startBatch, // the adaptive run's first epoch; the fixed runs set their own
+    MinimumBatchSize = adaptive ? startBatch : null,
+    MaximumBatchSize = adaptive ? maxBatch : null,
+    LearningRateScaling = adaptive ? scaling : null,
     OnEpochEnd = new EpochLines(batchSizes).Write,
 };
-Console.WriteLine($"\nTraining 784-256-128-10 MLP, Adam (learning rate 1e-3), seed 1, at batch sizes " +
-                  $"{string.Join(", ", batchSizes.Select(Arguments.Name))}; budget per batch size: " +
+Console.WriteLine($"\nTraining 784-256-128-10 MLP, Adam (learning rate 1e-3), seed {seed}, at batch sizes " +
+                  $"{string.Join(", ", batchSizes.Select(Arguments.Name))}{(adaptive ? $" and adaptive from {startBatch}" : "")}; budget per batch size: " +
                   (epochs is null ? $"{budgetSeconds:G} s of training (each run ends at the first epoch end past it)" : $"{epochs} epochs"));
 BatchSizeSweepResult result = BatchSizeSweep.Run(ml, NeuralNetworkTask.MulticlassClassification, options, train, validation, sweep);
 
@@ -129,7 +147,7 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 // 6. What the numbers say, and the fastest batch size against the gradient noise scale's suggestion.
 Console.WriteLine($"\nWhat the sweep shows:\n{result.Explain()}");
 var (suggested, source) = SweepReport.Suggestion(result);
-string? why = result.Entries.FirstOrDefault(e => e.BatchSize == SweepReport.SuggestionBatchSize)?.Model.SuggestedBatchSizeExplanation;
+string? why = result.Entries.FirstOrDefault(e => e.BatchSize == SweepReport.SuggestionBatchSize && !e.IsAdaptive)?.Model.SuggestedBatchSizeExplanation;
 Console.WriteLine($"\nGradient noise scale: suggestion {suggested?.ToString() ?? "none"}, from {source}." + (why is null ? "" : $" {why}"));
 Console.WriteLine($"Reached the target within 10% of the fastest time: {SweepReport.NearFastest(result)}");
 Console.WriteLine(SweepReport.Comparison(result));

@@ -67,6 +67,8 @@ public static class SweepPlots
     public static string Label(BatchSizeSweepEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        if (entry.IsAdaptive)
+            return string.Create(CultureInfo.InvariantCulture, $"adaptive ({entry.Model.History[0].BatchSize}→{entry.Model.History[^1].BatchSize})");
         return entry.RequestedBatchSize > entry.BatchSize
             ? string.Create(CultureInfo.InvariantCulture, $"full batch ({entry.BatchSize})")
             : string.Create(CultureInfo.InvariantCulture, $"batch {entry.BatchSize}");
@@ -92,11 +94,18 @@ public static class SweepPlots
     private static LinePlot BatchSizePlot(BatchSizeSweepResult result, string title, string yLabel,
         params (string Label, Func<BatchSizeSweepEntry, double> Y)[] series)
     {
-        var plot = new LinePlot(title, "batch size (log scale)", yLabel) { LogScaleX = true, ShowLegend = series.Length > 1 };
-        var entries = result.Entries.OrderBy(e => e.BatchSize).ToList();
+        var plot = new LinePlot(title, "batch size (log scale)", yLabel)
+        {
+            LogScaleX = true, ShowLegend = series.Length > 1 || result.Entries.Any(e => e.IsAdaptive),
+        };
+        var entries = result.Entries.Where(e => !e.IsAdaptive).OrderBy(e => e.BatchSize).ToList();
         double[] batchSizes = entries.Select(e => (double)e.BatchSize).ToArray();
         foreach (var (label, y) in series)
             plot.Add(label, batchSizes, entries.Select(y).ToArray());
+        // The adaptive run has no single batch size: one point per series, at the largest batch it chose.
+        foreach (var adaptive in result.Entries.Where(e => e.IsAdaptive))
+            foreach (var (label, y) in series)
+                plot.Add($"{Label(adaptive)}, {label}", [adaptive.BatchSize], [y(adaptive)]);
         return plot;
     }
 

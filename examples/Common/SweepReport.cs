@@ -42,6 +42,8 @@ public static class SweepReport
     public static string Name(BatchSizeSweepEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        if (entry.IsAdaptive)
+            return string.Format(C, "adapt {0}-{1}", entry.Model.History[0].BatchSize, entry.Model.History[^1].BatchSize);
         return entry.RequestedBatchSize > entry.BatchSize
             ? string.Format(C, "full ({0})", entry.BatchSize)
             : entry.BatchSize.ToString(C);
@@ -77,9 +79,9 @@ public static class SweepReport
     public static (int? BatchSize, string Source) Suggestion(BatchSizeSweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize) is { Model.SuggestedBatchSize: { } fromDefault })
+        if (result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize && !e.IsAdaptive) is { Model.SuggestedBatchSize: { } fromDefault })
             return (fromDefault, string.Format(C, "the batch-size-{0} run", SuggestionBatchSize));
-        var measured = result.Entries.Where(e => e.Model.SuggestedBatchSize is not null).OrderBy(e => e.Model.SuggestedBatchSize).ToList();
+        var measured = result.Entries.Where(e => !e.IsAdaptive && e.Model.SuggestedBatchSize is not null).OrderBy(e => e.Model.SuggestedBatchSize).ToList();
         if (measured.Count == 0)
             return (null, "no run (MeasureGradientNoise off, or too few batches per epoch)");
         BatchSizeSweepEntry median = measured[(measured.Count - 1) / 2];
@@ -97,7 +99,7 @@ public static class SweepReport
     public static (int? BatchSize, int? Epoch) NoiseScaleAtTarget(BatchSizeSweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var run = result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize);
+        var run = result.Entries.FirstOrDefault(e => e.BatchSize == SuggestionBatchSize && !e.IsAdaptive);
         if (run?.EpochsToTarget is not { } epoch || run.Model.History[epoch - 1].GradientNoiseScale is not { } scale)
             return (null, null);
         return ((int)Math.Max(1, Math.Round(scale)), epoch);
@@ -108,7 +110,7 @@ public static class SweepReport
     {
         ArgumentNullException.ThrowIfNull(result);
         var (scale, epoch) = NoiseScaleAtTarget(result);
-        BatchSizeSweepEntry? fastest = result.FastestToTarget;
+        BatchSizeSweepEntry? fastest = FastestFixed(result);
         if (fastest is null || scale is null)
             return "noise scale at the target loss: not measured (no batch-size-32 run reached the target with a noise scale)";
         double ratio = Math.Max(fastest.BatchSize, scale.Value) / (double)Math.Min(fastest.BatchSize, scale.Value);
@@ -135,7 +137,7 @@ public static class SweepReport
     public static string Comparison(BatchSizeSweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        BatchSizeSweepEntry? fastest = result.FastestToTarget;
+        BatchSizeSweepEntry? fastest = FastestFixed(result);
         int? suggested = Suggestion(result).BatchSize;
         string text = string.Format(C, "fastest batch size to the target validation loss: {0}; suggested by the gradient noise scale: {1}",
             fastest is null ? "none reached it" : Name(fastest), suggested?.ToString(C) ?? "none");
@@ -145,6 +147,10 @@ public static class SweepReport
         return text + string.Format(C, " (ratio {0:G3}, within a factor of {1}: {2})", ratio, AgreementFactor,
             ratio <= AgreementFactor ? "yes" : "no");
     }
+
+    /// <summary>The fixed batch size that reached the target first: what the noise scale's suggestion is compared with.</summary>
+    private static BatchSizeSweepEntry? FastestFixed(BatchSizeSweepResult result) =>
+        result.Entries.Where(e => !e.IsAdaptive && e.TimeToTarget is not null).MinBy(e => e.TimeToTarget);
 
     private static string Format(double? value, string format) => value?.ToString(format, C) ?? "-";
 }

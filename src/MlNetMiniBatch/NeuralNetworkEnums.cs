@@ -38,3 +38,20 @@ public enum NeuralNetworkActivation
     /// <summary>Gaussian error linear unit x·Φ(x), exact (erf) form as in PyTorch and Keras.</summary>
     GELU,
 }
+
+/// <summary>How <see cref="NeuralNetworkOptions.AdaptiveBatchSize"/> changes the learning rate when it changes the
+/// batch size: the epoch's rate is the schedule's rate times a factor of the batch size B against the starting
+/// BatchSize B0.</summary>
+public enum NeuralNetworkLearningRateScaling
+{
+    /// <summary>Factor 1: the rate does not follow the batch size.</summary>
+    None,
+    /// <summary>Factor B / B0 (Goyal et al., 2017; the usual rule for SGD).</summary>
+    Linear,
+    /// <summary>Factor √(B / B0) (the usual rule for Adam-type optimizers, whose step is normalised by the gradient's scale).</summary>
+    SquareRoot,
+    /// <summary>AdaScale-style gain (Johnson et al., 2020) from the previous epoch's gradient noise scale B_noise:
+    /// (1 + B_noise / B0) / (1 + B_noise / B), between 1 (noise-free gradient: a larger batch adds nothing) and B / B0
+    /// (pure noise: linear scaling).</summary>
+    AdaScale,
+}

@@ -23,6 +23,10 @@ public sealed class NeuralNetworkOptions
         public const float AdamWWeightDecay = 0.01f;
         /// <summary>Default memory of the streaming shuffle: 256 MiB.</summary>
         public const long ShuffleMemoryLimit = 256L << 20;
+        /// <summary>Default largest batch size of <see cref="AdaptiveBatchSize"/>.</summary>
+        public const int MaximumBatchSize = 1024;
+        /// <summary>Default learning-rate rule of <see cref="AdaptiveBatchSize"/>.</summary>
+        public const NeuralNetworkLearningRateScaling LearningRateScaling = NeuralNetworkLearningRateScaling.SquareRoot;
     }
 
     /// <summary>Name of the label column.</summary>
@@ -190,6 +194,37 @@ public sealed class NeuralNetworkOptions
     /// <value>Default false.</value>
     public bool MeasureGradientNoise { get; set; }
 
+    /// <summary>Whether the trainer chooses each epoch's batch size from the gradient noise scale measured in the epoch
+    /// before (McCandlish et al., 2018): it starts at <see cref="BatchSize"/> and moves toward the noise scale, at most
+    /// doubling or halving per epoch, rounded to a multiple of 8, within [<see cref="MinimumBatchSize"/>,
+    /// <see cref="MaximumBatchSize"/>]. The learning rate follows by <see cref="LearningRateScaling"/>.</summary>
+    /// <value>Default false: every epoch uses BatchSize. True measures the gradient noise scale every epoch (as
+    /// <see cref="MeasureGradientNoise"/> does); <see cref="EpochSummary.BatchSize"/> records each epoch's batch size.</value>
+    public bool AdaptiveBatchSize { get; set; }
+
+    /// <summary>Smallest batch size <see cref="AdaptiveBatchSize"/> may choose.</summary>
+    /// <value>Default null: BatchSize, so the batch never shrinks below the starting size. At least 1 and at most
+    /// BatchSize; only with AdaptiveBatchSize.</value>
+    public int? MinimumBatchSize { get; set; }
+
+    /// <summary>Largest batch size <see cref="AdaptiveBatchSize"/> may choose; it bounds the training memory.</summary>
+    /// <value>Default null: 1024. At least BatchSize; only with AdaptiveBatchSize.</value>
+    public int? MaximumBatchSize { get; set; }
+
+    /// <summary>How the learning rate follows the batch size chosen by <see cref="AdaptiveBatchSize"/>: the epoch's rate is
+    /// the schedule's rate times a factor of the batch size (see <see cref="NeuralNetworkLearningRateScaling"/>).</summary>
+    /// <value>Default null: <see cref="NeuralNetworkLearningRateScaling.SquareRoot"/>. Only with AdaptiveBatchSize.</value>
+    public NeuralNetworkLearningRateScaling? LearningRateScaling { get; set; }
+
+    internal int EffectiveMinimumBatchSize => MinimumBatchSize ?? BatchSize;
+
+    internal int EffectiveMaximumBatchSize => AdaptiveBatchSize ? MaximumBatchSize ?? Defaults.MaximumBatchSize : BatchSize;
+
+    internal NeuralNetworkLearningRateScaling EffectiveLearningRateScaling => LearningRateScaling ?? Defaults.LearningRateScaling;
+
+    /// <summary>Adaptive batch sizes are chosen from the noise scale, so they measure it.</summary>
+    internal bool MeasuresGradientNoise => MeasureGradientNoise || AdaptiveBatchSize;
+
     internal float EffectiveLearningRate => LearningRate ?? (Optimizer == NeuralNetworkOptimizer.Sgd ? 0.01f : 0.001f);
 
     internal float EffectiveL2 => L2Regularization ?? (Optimizer == NeuralNetworkOptimizer.AdamW ? Defaults.AdamWWeightDecay : 0f);
@@ -260,6 +295,7 @@ public sealed class NeuralNetworkOptions
         if (ResumeFromCheckpoint && string.IsNullOrWhiteSpace(CheckpointDirectory))
             throw new ArgumentException("ResumeFromCheckpoint needs CheckpointDirectory.", nameof(ResumeFromCheckpoint));
         ValidateCombinations();
+        ValidateAdaptiveBatchSize();
     }
 
     /// <summary>Refuses options that would do nothing with the others given, so that a setting is never silently ignored.</summary>
@@ -282,6 +318,28 @@ public sealed class NeuralNetworkOptions
             throw new ArgumentException(
                 $"Dropout = {Dropout} has no effect with HiddenLayers empty: dropout acts on hidden units, and a linear model has none. " +
                 "Add a hidden layer, or set Dropout = 0.", nameof(Dropout));
+    }
+
+    private void ValidateAdaptiveBatchSize()
+    {
+        if (!AdaptiveBatchSize)
+        {
+            string? setAlone = MinimumBatchSize is not null ? nameof(MinimumBatchSize) : MaximumBatchSize is not null ? nameof(MaximumBatchSize)
+                : LearningRateScaling is not null ? nameof(LearningRateScaling) : null;
+            if (setAlone is not null)
+                throw new ArgumentException(
+                    $"{setAlone} only applies when AdaptiveBatchSize is true; set AdaptiveBatchSize = true or leave {setAlone} unset.", setAlone);
+            return;
+        }
+        if (MinimumBatchSize is { } min && !(min >= 1 && min <= BatchSize))
+            throw new ArgumentOutOfRangeException(nameof(MinimumBatchSize), min,
+                $"MinimumBatchSize must be at least 1 and at most BatchSize ({BatchSize}), but was {min}.");
+        if (EffectiveMaximumBatchSize < BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(MaximumBatchSize), EffectiveMaximumBatchSize,
+                $"MaximumBatchSize must be at least BatchSize ({BatchSize}), but was {EffectiveMaximumBatchSize}" +
+                (MaximumBatchSize is null ? $" (the default). Set MaximumBatchSize to at least {BatchSize}." : "."));
+        if (LearningRateScaling is { } scaling && !Enum.IsDefined(scaling))
+            throw new ArgumentOutOfRangeException(nameof(LearningRateScaling), scaling, "LearningRateScaling is not a NeuralNetworkLearningRateScaling value.");
     }
 
     /// <summary>Checks the options that depend on the task and the data: metric, class weights, validation split.</summary>

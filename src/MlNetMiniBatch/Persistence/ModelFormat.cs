@@ -13,13 +13,15 @@ internal static class ModelFormat
     private const uint Magic = 0x424E4D4C; // "LMNB"
 
     /// <summary>Format written. Readers accept every version from 1 up to this one; bump it for any change to the layout
-    /// and keep reading the old ones. 1: network, classes, label scaling, history. 2: + training options (may be absent).</summary>
-    internal const int Version = 2;
+    /// and keep reading the old ones. 1: network, classes, label scaling, history. 2: + training options (may be absent).
+    /// 3: + each epoch's batch size, the adaptive batch-size options.</summary>
+    internal const int Version = 3;
 
-    public static void Write(BinaryWriter writer, NeuralNetworkModelParameters model)
+    /// <param name="version">The format to write: older ones only to test that they still read.</param>
+    public static void Write(BinaryWriter writer, NeuralNetworkModelParameters model, int version = Version)
     {
         writer.Write(Magic);
-        writer.Write(Version);
+        writer.Write(version);
         writer.Write((int)model.Task);
         writer.Write((int)model.Activation);
         writer.Write(model.LayerSizes.Count);
@@ -34,9 +36,13 @@ internal static class ModelFormat
         writer.Write((int)model.StopReason);
         WriteNullable(writer, model.BestEpoch);
         writer.Write(model.History.Count);
-        foreach (var epoch in model.History) WriteEpoch(writer, epoch);
+        foreach (var epoch in model.History) WriteEpoch(writer, epoch, version);
+        if (version < 2)
+            return;
         writer.Write(model.TrainingOptions is not null);
         model.TrainingOptions?.Write(writer);
+        if (version >= 3)
+            model.TrainingOptions?.WriteAdaptive(writer);
     }
 
     public static NeuralNetworkModelParameters Read(BinaryReader reader)
@@ -68,8 +74,16 @@ internal static class ModelFormat
             int? bestEpoch = ReadNullableInt(reader);
             int epochs = Count(reader, 0, 10_000_000, "epoch count");
             var history = new List<EpochSummary>(Math.Min(epochs, 1024));
-            for (int i = 0; i < epochs; i++) history.Add(ReadEpoch(reader));
+            for (int i = 0; i < epochs; i++) history.Add(ReadEpoch(reader, version));
             var options = version >= 2 && reader.ReadBoolean() ? TrainingOptionsSummary.Read(reader) : null;
+            if (version >= 3)
+                options?.ReadAdaptive(reader);
+            if (version < 3)
+            {
+                // Every epoch of an older file ran at the options' one batch size (0 when a format-1 file does not say).
+                for (int i = 0; i < history.Count; i++)
+                    history[i] = history[i].WithBatchSize(options?.BatchSize ?? 0);
+            }
             return new NeuralNetworkModelParameters(task, layout, activation, parameters, classValues, labelMean, labelStd, history,
                 stopReason, bestEpoch, options);
         }
@@ -105,7 +119,7 @@ internal static class ModelFormat
         }
     }
 
-    private static void WriteEpoch(BinaryWriter writer, EpochSummary epoch)
+    private static void WriteEpoch(BinaryWriter writer, EpochSummary epoch, int version)
     {
         writer.Write(epoch.Epoch);
         writer.Write(epoch.Iterations);
@@ -117,9 +131,11 @@ internal static class ModelFormat
         writer.Write(epoch.Elapsed.Ticks);
         writer.Write(epoch.IsBest);
         WriteNullable(writer, epoch.GradientNoiseScale);
+        if (version >= 3)
+            writer.Write(epoch.BatchSize);
     }
 
-    private static EpochSummary ReadEpoch(BinaryReader reader)
+    private static EpochSummary ReadEpoch(BinaryReader reader, int version)
     {
         int number = reader.ReadInt32(), iterations = reader.ReadInt32();
         long rows = reader.ReadInt64();
@@ -129,7 +145,8 @@ internal static class ModelFormat
         var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
         bool isBest = reader.ReadBoolean();
         double? noise = ReadNullableDouble(reader);
-        return new EpochSummary(number, iterations, rows, learningRate, train, validation, elapsed, noise) { IsBest = isBest };
+        int batchSize = version >= 3 ? Count(reader, 1, int.MaxValue, "epoch batch size") : 0;
+        return new EpochSummary(number, iterations, rows, learningRate, train, validation, elapsed, noise, batchSize) { IsBest = isBest };
     }
 
     private static void WriteMetrics(BinaryWriter writer, EpochMetrics metrics)

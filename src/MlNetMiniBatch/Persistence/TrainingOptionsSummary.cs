@@ -27,6 +27,19 @@ public sealed class TrainingOptionsSummary
     /// <summary>Rows per update.</summary>
     public int BatchSize { get; private init; }
 
+    /// <summary>Whether the trainer chose each epoch's batch size from the gradient noise scale (see
+    /// <see cref="EpochSummary.BatchSize"/> for the sizes used); <see cref="BatchSize"/> is then the first epoch's.</summary>
+    public bool AdaptiveBatchSize { get; private set; }
+
+    /// <summary>Smallest batch size allowed by AdaptiveBatchSize, or null when it was off.</summary>
+    public int? MinimumBatchSize { get; private set; }
+
+    /// <summary>Largest batch size allowed by AdaptiveBatchSize, or null when it was off.</summary>
+    public int? MaximumBatchSize { get; private set; }
+
+    /// <summary>How the learning rate followed the adaptive batch size, or null when AdaptiveBatchSize was off.</summary>
+    public NeuralNetworkLearningRateScaling? LearningRateScaling { get; private set; }
+
     /// <summary>Epochs requested (see <see cref="NeuralNetworkModelParameters.History"/> for the epochs run).</summary>
     public int Epochs { get; private init; }
 
@@ -88,6 +101,7 @@ public sealed class TrainingOptionsSummary
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Optimizer} lr={LearningRate} batch={BatchSize} epochs={Epochs} seed={Seed} l2={L2Regularization} dropout={Dropout}" +
         $" schedule={LearningRateSchedule}{(EarlyStoppingPatience is { } p ? $" early-stopping={EarlyStoppingMetric}/{p}" : "")}" +
+        $"{(AdaptiveBatchSize ? $" adaptive-batch={MinimumBatchSize}-{MaximumBatchSize} lr-scaling={LearningRateScaling}" : "")}" +
         $"{(WarmStart ? " warm-start" : "")}");
 
     internal static TrainingOptionsSummary From(NeuralNetworkOptions options, int seed, bool warmStart) => new()
@@ -96,6 +110,10 @@ public sealed class TrainingOptionsSummary
         FeatureColumnName = options.FeatureColumnName,
         ExampleWeightColumnName = options.ExampleWeightColumnName,
         BatchSize = options.BatchSize,
+        AdaptiveBatchSize = options.AdaptiveBatchSize,
+        MinimumBatchSize = options.AdaptiveBatchSize ? options.EffectiveMinimumBatchSize : null,
+        MaximumBatchSize = options.AdaptiveBatchSize ? options.EffectiveMaximumBatchSize : null,
+        LearningRateScaling = options.AdaptiveBatchSize ? options.EffectiveLearningRateScaling : null,
         Epochs = options.Epochs,
         Shuffle = options.Shuffle,
         DropLastPartialBatch = options.DropLastPartialBatch,
@@ -144,6 +162,29 @@ public sealed class TrainingOptionsSummary
         writer.Write(ClassWeights?.Count ?? -1);
         foreach (float w in ClassWeights ?? []) writer.Write(w);
         writer.Write(WarmStart);
+    }
+
+    /// <summary>The adaptive batch-size settings, which network format 3 writes after the rest.</summary>
+    internal void WriteAdaptive(BinaryWriter writer)
+    {
+        writer.Write(AdaptiveBatchSize);
+        if (AdaptiveBatchSize)
+        {
+            writer.Write(MinimumBatchSize!.Value);
+            writer.Write(MaximumBatchSize!.Value);
+            writer.Write((int)LearningRateScaling!.Value);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteAdaptive"/> wrote.</summary>
+    internal void ReadAdaptive(BinaryReader reader)
+    {
+        if (!reader.ReadBoolean())
+            return;
+        AdaptiveBatchSize = true;
+        MinimumBatchSize = Persistence.ModelFormat.Count(reader, 1, int.MaxValue, "minimum batch size");
+        MaximumBatchSize = Persistence.ModelFormat.Count(reader, 1, int.MaxValue, "maximum batch size");
+        LearningRateScaling = Persistence.ModelFormat.ReadEnum<NeuralNetworkLearningRateScaling>(reader);
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote. Initializers run in the order written, which is the file order.</summary>

@@ -17,7 +17,8 @@ public static class BatchSizeSweep
     /// <summary>Runs the sweep.</summary>
     /// <param name="mlContext">The context whose log receives each run's epoch lines.</param>
     /// <param name="task">What the network predicts.</param>
-    /// <param name="options">Everything but the batch size (which the sweep sets) and, with a time budget, the epochs.</param>
+    /// <param name="options">Everything but the batch size (which the sweep sets) and, with a time budget, the epochs. The
+    /// fixed runs ignore AdaptiveBatchSize; the adaptive run (<see cref="BatchSizeSweepOptions.IncludeAdaptive"/>) starts at BatchSize.</param>
     /// <param name="train">Training data (cache it, e.g. <c>mlContext.Data.Cache</c>, so every run can shuffle and reads fast).</param>
     /// <param name="validation">Validation data: the losses and the target are measured on it.</param>
     /// <param name="sweep">Batch sizes, budget and target.</param>
@@ -33,7 +34,9 @@ public static class BatchSizeSweep
         FillCaches(train, validation);
         var entries = new List<BatchSizeSweepEntry>();
         foreach (int batchSize in sweep.BatchSizes)
-            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, batchSize));
+            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, batchSize, adaptive: false));
+        if (sweep.IncludeAdaptive)
+            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, options.BatchSize, adaptive: true));
         return new BatchSizeSweepResult(entries, sweep.TargetValidationLoss);
     }
 
@@ -49,10 +52,13 @@ public static class BatchSizeSweep
     }
 
     private static BatchSizeSweepEntry RunOne(MLContext mlContext, NeuralNetworkTask task, NeuralNetworkOptions options,
-        IDataView train, IDataView validation, BatchSizeSweepOptions sweep, int batchSize)
+        IDataView train, IDataView validation, BatchSizeSweepOptions sweep, int batchSize, bool adaptive)
     {
         var runOptions = options.Clone();
         runOptions.BatchSize = batchSize;
+        runOptions.AdaptiveBatchSize = adaptive;
+        if (!adaptive)
+            (runOptions.MinimumBatchSize, runOptions.MaximumBatchSize, runOptions.LearningRateScaling) = (null, null, null);
         runOptions.Seed ??= 1;
         if (sweep.TimeBudget is not null)
             runOptions.Epochs = sweep.MaximumEpochs;
@@ -76,8 +82,10 @@ public static class BatchSizeSweep
         clock.Start();
         var model = trainer.Fit(train, validation).Model;
         clock.Stop();
-        int effectiveBatchSize = (int)Math.Min(batchSize, Math.Max(1, model.History[0].Rows));
-        return new BatchSizeSweepEntry(batchSize, effectiveBatchSize, model, clock.Elapsed, liveBytes,
+        // An adaptive run's buffers are those of its largest batch.
+        int largest = model.History.Max(h => h.BatchSize);
+        int effectiveBatchSize = (int)Math.Min(largest, Math.Max(1, model.History[0].Rows));
+        return new BatchSizeSweepEntry(batchSize, effectiveBatchSize, adaptive, model, clock.Elapsed, liveBytes,
             TrainingMemory.Bytes(model.Layout, effectiveBatchSize, runOptions), sweep.TargetValidationLoss);
     }
 }

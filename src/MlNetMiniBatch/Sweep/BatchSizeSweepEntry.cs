@@ -3,11 +3,12 @@ namespace MlNetMiniBatch;
 /// <summary>One batch size's run in a <see cref="BatchSizeSweep"/>.</summary>
 public sealed class BatchSizeSweepEntry
 {
-    internal BatchSizeSweepEntry(int requestedBatchSize, int batchSize, NeuralNetworkModelParameters model, TimeSpan wallTime,
+    internal BatchSizeSweepEntry(int requestedBatchSize, int batchSize, bool isAdaptive, NeuralNetworkModelParameters model, TimeSpan wallTime,
         long peakManagedBytes, long trainingBufferBytes, double? target)
     {
         RequestedBatchSize = requestedBatchSize;
         BatchSize = batchSize;
+        IsAdaptive = isAdaptive;
         Model = model;
         var history = model.History;
         Epochs = history.Count;
@@ -36,12 +37,18 @@ public sealed class BatchSizeSweepEntry
     /// <summary>The same run measured against another target validation loss (time, updates and epochs to it recomputed
     /// from the history).</summary>
     internal BatchSizeSweepEntry WithTarget(double? target) =>
-        new(RequestedBatchSize, BatchSize, Model, WallTime, PeakManagedBytes, TrainingBufferBytes, target);
+        new(RequestedBatchSize, BatchSize, IsAdaptive, Model, WallTime, PeakManagedBytes, TrainingBufferBytes, target);
 
-    /// <summary>The batch size asked for (<see cref="BatchSizeSweep.FullBatch"/> for full batch).</summary>
+    /// <summary>Whether this is the run with AdaptiveBatchSize on (see <see cref="EpochSummary.BatchSize"/> in the
+    /// history for each epoch's size).</summary>
+    public bool IsAdaptive { get; }
+
+    /// <summary>The batch size asked for (<see cref="BatchSizeSweep.FullBatch"/> for full batch); the adaptive run's
+    /// starting batch size.</summary>
     public int RequestedBatchSize { get; }
 
-    /// <summary>The batch size used: the requested one, or the row count when that is smaller.</summary>
+    /// <summary>The batch size used: the requested one, or the row count when that is smaller; for the adaptive run,
+    /// the largest it chose.</summary>
     public int BatchSize { get; }
 
     /// <summary>The trained model, with its full history.</summary>

@@ -20,6 +20,11 @@ public sealed class BatchSizeSweepOptions
     /// <value>Default null.</value>
     public double? TargetValidationLoss { get; set; }
 
+    /// <summary>Whether to add, after the fixed batch sizes, one run with <see cref="NeuralNetworkOptions.AdaptiveBatchSize"/>
+    /// on: it starts at the options' BatchSize and uses their MinimumBatchSize, MaximumBatchSize and LearningRateScaling.</summary>
+    /// <value>Default false.</value>
+    public bool IncludeAdaptive { get; set; }
+
     internal void Validate()
     {
         if (BatchSizes is null || BatchSizes.Count == 0)

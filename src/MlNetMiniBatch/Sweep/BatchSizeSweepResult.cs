@@ -36,7 +36,7 @@ public sealed class BatchSizeSweepResult
     public string Explain()
     {
         var c = CultureInfo.InvariantCulture;
-        var sorted = Entries.OrderBy(e => e.BatchSize).ToList();
+        var sorted = Entries.Where(e => !e.IsAdaptive).OrderBy(e => e.BatchSize).ToList();
         var lines = new List<string>();
         if (sorted.Count < 2)
             return "Only one batch size was measured, so there is nothing to compare.";
@@ -67,11 +67,19 @@ public sealed class BatchSizeSweepResult
         if (best is not null)
             lines.Add(string.Format(c, "Within the budget the lowest final validation loss, {0:G4}, came from batch size {1}.",
                 best.FinalValidation!.Loss, best.BatchSize));
+        if (Entries.FirstOrDefault(e => e.IsAdaptive) is { } adaptive)
+        {
+            var history = adaptive.Model.History;
+            lines.Add(string.Format(c,
+                "The adaptive run went from batch size {0} to {1} over {2} epochs (sizes {3}), making {4:N0} updates{5}.",
+                history[0].BatchSize, history[^1].BatchSize, history.Count, string.Join(", ", history.Select(h => h.BatchSize).Distinct()),
+                adaptive.Updates, adaptive.FinalValidation is { } v ? string.Format(c, ", final validation loss {0:G4}", v.Loss) : ""));
+        }
         if (TargetValidationLoss is { } target)
         {
             lines.Add(FastestToTarget is { } winner
-                ? string.Format(c, "Batch size {0} reached the target validation loss {1:G4} first, after {2:F1} s and {3:N0} updates.",
-                    winner.BatchSize, target, winner.TimeToTarget!.Value.TotalSeconds, winner.UpdatesToTarget)
+                ? string.Format(c, "{0} reached the target validation loss {1:G4} first, after {2:F1} s and {3:N0} updates.",
+                    winner.IsAdaptive ? "The adaptive batch size" : "Batch size " + winner.BatchSize.ToString(c), target, winner.TimeToTarget!.Value.TotalSeconds, winner.UpdatesToTarget)
                 : string.Format(c, "No batch size reached the target validation loss {0:G4} within the budget.", target));
         }
         return string.Join(Environment.NewLine, lines);

@@ -40,6 +40,8 @@ internal sealed class EpochRunner
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
+        // Buffers start at the first epoch's size and grow with the batch; an adaptive run never reads more than
+        // MaximumBatchSize rows at once, which bounds them.
         _evaluationBatchSize = TrainingSize.Check(layout, options, knownRows);
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
         _batch = new Batch(capacity, layout.InputSize);
@@ -48,12 +50,15 @@ internal sealed class EpochRunner
         _gradient = new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
-        _noise = options.MeasureGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
+        _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
     }
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
 
-    public TrainResult Train(DataSource source, int epoch, float learningRate, ProgressReporter progress)
+    /// <summary>Rows the batch and layer buffers hold now: the largest batch read so far.</summary>
+    internal int BufferRows => Math.Max(_buffers.Capacity, Math.Max(_batch.Capacity, _nextBatch.Capacity));
+
+    public TrainResult Train(DataSource source, int epoch, int batchSize, float learningRate, ProgressReporter progress)
     {
         var token = _options.CancellationToken;
         var layout = _network.Layout;
@@ -61,12 +66,12 @@ internal sealed class EpochRunner
         _noise?.StartEpoch(epoch);
         int iterations = 0;
         long rows = 0;
-        using var batches = Stream(source, _options.Shuffle ? ShuffleSeed(_seed, epoch) : null, _options.BatchSize);
+        using var batches = Stream(source, _options.Shuffle ? ShuffleSeed(_seed, epoch) : null, batchSize);
         while (batches.Next(out var batch))
         {
             token.ThrowIfCancellationRequested();
             int n = batch.Count;
-            if (n < _options.BatchSize && _options.DropLastPartialBatch)
+            if (n < batchSize && _options.DropLastPartialBatch)
                 break;
             double batchWeight = batch.TotalWeight();
             if (batchWeight <= 0)
@@ -79,7 +84,7 @@ internal sealed class EpochRunner
                 throw Diverged(epoch, iterations + 1, learningRate);
             _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
             _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
-            if (_noise is not null && n == _options.BatchSize)
+            if (_noise is not null && n == batchSize)
                 _noise.Add(_gradient, n);
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);

@@ -8,22 +8,28 @@ internal sealed class ProgressReporter
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly long _intervalTicks;
     private readonly int _epochs;
-    private readonly int _firstEpoch;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long? _lastReportTicks;
-    private long _batchesDone;
+    private long _batchesDone, _batchesBeforeEpoch;
+    private int _batchSize;
 
-    public ProgressReporter(IProgress<TrainingProgress>? progress, TimeSpan interval, int firstEpoch, int epochs, int? batchesPerEpoch)
+    public ProgressReporter(IProgress<TrainingProgress>? progress, TimeSpan interval, int epochs)
     {
         _progress = progress;
         _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
-        _firstEpoch = firstEpoch;
         _epochs = epochs;
-        BatchesPerEpoch = batchesPerEpoch;
     }
 
-    /// <summary>Known from the row count up front, or from the first epoch's count.</summary>
-    public int? BatchesPerEpoch { get; set; }
+    /// <summary>Known from the row count up front, or from the previous epoch's count at the same batch size.</summary>
+    public int? BatchesPerEpoch { get; private set; }
+
+    /// <summary>Called before every epoch with its batch size and, when the row count is known, its batch count.</summary>
+    public void StartEpoch(int batchSize, int? batchesPerEpoch)
+    {
+        BatchesPerEpoch = batchesPerEpoch ?? (batchSize == _batchSize ? BatchesPerEpoch : null);
+        _batchSize = batchSize;
+        _batchesBeforeEpoch = _batchesDone;
+    }
 
     public long RowsSeen { get; set; }
 
@@ -51,9 +57,10 @@ internal sealed class ProgressReporter
         TimeSpan? remaining = null;
         if (BatchesPerEpoch is { } perEpoch && _batchesDone > 0)
         {
-            long total = (long)perEpoch * (_epochs - _firstEpoch + 1);
+            // Later epochs are counted at this epoch's batch size: the only one known yet.
+            long total = _batchesBeforeEpoch + (long)perEpoch * (_epochs - epoch + 1);
             remaining = elapsed * (Math.Max(0, total - _batchesDone) / (double)_batchesDone);
         }
-        return new TrainingProgress(epoch, _epochs, batch, BatchesPerEpoch, RowsSeen, runningLoss, elapsed, remaining, summary);
+        return new TrainingProgress(epoch, _epochs, batch, BatchesPerEpoch, RowsSeen, runningLoss, elapsed, remaining, summary, _batchSize);
     }
 }

@@ -50,12 +50,15 @@ internal sealed class TrainingLoop
         var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
             seed, trainingRows);
         int firstEpoch = state.EpochsDone + 1;
-        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, firstEpoch, _options.Epochs, BatchesPerEpoch(trainingRows, exact: trainSource.Streamed is not null));
+        var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, _options.Epochs);
         for (int epoch = firstEpoch; epoch <= _options.Epochs && state.StopReason == TrainingStopReason.Completed; epoch++)
         {
             var clock = Stopwatch.StartNew();
             state.LearningRate = _options.LearningRateSchedule?.Rate(epoch, _options.Epochs, baseRate, state.LearningRate, ref state.PlateauWait) ?? baseRate;
-            var result = DataReadException.InEpoch(epoch, () => runner.Train(trainSource, epoch, state.LearningRate, progress));
+            int batchSize = AdaptiveBatchSize.For(_options, state.History);
+            float epochRate = (float)(state.LearningRate * AdaptiveBatchSize.LearningRateFactor(_options, state.History, batchSize));
+            progress.StartEpoch(batchSize, BatchesPerEpoch(trainingRows, batchSize, exact: trainSource.Streamed is not null));
+            var result = DataReadException.InEpoch(epoch, () => runner.Train(trainSource, epoch, batchSize, epochRate, progress));
             if (epoch == firstEpoch)
                 ReportFirstEpoch(result);
             long skippedValidation = 0;
@@ -63,8 +66,8 @@ internal sealed class TrainingLoop
                 : DataReadException.InEpoch(epoch, () => runner.Evaluate(validationSource, out skippedValidation));
             if (epoch == firstEpoch && validationMetrics is not null)
                 ReportSkippedValidation(skippedValidation, validationSource!.Name, validationMetrics);
-            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, state.LearningRate, result.Metrics, validationMetrics,
-                clock.Elapsed, result.NoiseScale);
+            var summary = new EpochSummary(epoch, result.Iterations, result.Rows, epochRate, result.Metrics, validationMetrics,
+                clock.Elapsed, result.NoiseScale, batchSize);
             summary.IsBest = monitor.Observe(summary, state);
             if (summary.IsBest && keepBest)
                 state.BestParameters = (float[])state.Parameters.Clone();
@@ -144,11 +147,11 @@ internal sealed class TrainingLoop
     }
 
     /// <param name="exact">Whether <paramref name="rows"/> counts valid rows only (the streaming shuffle's deal skipped the others).</param>
-    private int? BatchesPerEpoch(long? rows, bool exact)
+    private int? BatchesPerEpoch(long? rows, int batchSize, bool exact)
     {
         if (rows is not { } n || (_options.SkipInvalidRows && !exact))
             return null;
-        long batches = _options.DropLastPartialBatch ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
+        long batches = _options.DropLastPartialBatch ? n / batchSize : (n + batchSize - 1) / batchSize;
         return (int)Math.Min(batches, int.MaxValue);
     }
 

@@ -5,8 +5,9 @@ namespace MlNetMiniBatch;
 public sealed class TrainingProgress
 {
     internal TrainingProgress(int epoch, int epochs, int batch, int? batchesPerEpoch, long rowsSeen, double runningLoss,
-        TimeSpan elapsed, TimeSpan? estimatedRemaining, EpochSummary? epochSummary)
+        TimeSpan elapsed, TimeSpan? estimatedRemaining, EpochSummary? epochSummary, int batchSize)
     {
+        BatchSize = batchSize;
         Epoch = epoch;
         Epochs = epochs;
         Batch = batch;
@@ -27,7 +28,11 @@ public sealed class TrainingProgress
     /// <summary>Batches (iterations) done in this epoch so far.</summary>
     public int Batch { get; }
 
-    /// <summary>Batches in an epoch, when known (from the row count, or after the first epoch).</summary>
+    /// <summary>Rows per batch in this epoch (chosen per epoch with AdaptiveBatchSize; the last batch may be smaller).</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Batches in this epoch, when known: from the row count and this epoch's batch size, or the previous
+    /// epoch's count when the row count is not known and the batch size did not change.</summary>
     public int? BatchesPerEpoch { get; }
 
     /// <summary>Rows trained on since training started.</summary>

@@ -10,16 +10,18 @@ namespace MlNetMiniBatch.Training;
 internal static class TrainingSize
 {
     /// <summary>Checks what is known before training and returns the batch size of evaluation passes (at least 256
-    /// rows, as large as a training batch, never larger than one array allows).</summary>
+    /// rows, as large as a training batch, never larger than one array allows; an adaptive run's buffers are bounded by
+    /// MaximumBatchSize, so it evaluates in batches of that size). The largest batch sets the memory, the smallest the
+    /// number of updates.</summary>
     public static int Check(NetworkLayout layout, NeuralNetworkOptions options, long? knownRows)
     {
         long maxRows = MaxRows(layout);
         if (knownRows is { } rows)
         {
-            long batchRows = Math.Max(1, Math.Min(options.BatchSize, rows));
+            long batchRows = Math.Max(1, Math.Min(options.EffectiveMaximumBatchSize, rows));
             if (batchRows > maxRows)
                 throw BatchTooLarge(layout, batchRows);
-            long updates = (rows + options.BatchSize - 1) / options.BatchSize;
+            long updates = (rows + options.EffectiveMinimumBatchSize - 1) / options.EffectiveMinimumBatchSize;
             if (updates > int.MaxValue)
                 throw new ArgumentException(
                     $"The training data has {rows} rows, so an epoch at BatchSize {options.BatchSize} makes {updates} updates, more than " +
@@ -33,7 +35,7 @@ internal static class TrainingSize
                     $"{string.Join('-', layout.Sizes)} network, more than the {available / (1 << 20)} MB this process can use. " +
                     "Lower BatchSize or make the layers (or the feature vector) smaller.");
         }
-        return (int)Math.Min(Math.Max(options.BatchSize, 256), maxRows);
+        return (int)Math.Min(options.AdaptiveBatchSize ? options.EffectiveMaximumBatchSize : Math.Max(options.BatchSize, 256), maxRows);
     }
 
     /// <summary>Before buffers grow to <paramref name="rows"/> rows (the row count was not known in advance).</summary>

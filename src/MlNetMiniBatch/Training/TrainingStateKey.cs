@@ -31,6 +31,9 @@ internal sealed class TrainingStateKey
         (nameof(options.HiddenLayers), string.Join(',', options.HiddenLayers)),
         (nameof(options.Activation), $"{options.Activation}"),
         (nameof(options.BatchSize), Invariant(options.BatchSize)),
+        (nameof(options.AdaptiveBatchSize), options.AdaptiveBatchSize
+            ? $"{Invariant(options.EffectiveMinimumBatchSize)}-{Invariant(options.EffectiveMaximumBatchSize)}, {options.EffectiveLearningRateScaling}"
+            : "off"),
         (nameof(options.Epochs), Invariant(options.Epochs)),
         (nameof(options.Shuffle), $"{options.Shuffle}"),
         // The streaming shuffle's groups depend on it, so a different limit gives different orders.

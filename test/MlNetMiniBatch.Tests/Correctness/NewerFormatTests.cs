@@ -20,7 +20,7 @@ public sealed class NewerFormatTests
     {
         var error = ReadPatched(ActivationOffset, 5);
 
-        Assert.Contains("saved by a newer version of MlNetMiniBatch (format 2", error.Message);
+        Assert.Contains($"saved by a newer version of MlNetMiniBatch (format {ModelFormat.Version}", error.Message);
         Assert.Contains("NeuralNetworkActivation value 5", error.Message);
         Assert.Contains("Update the MlNetMiniBatch package", error.Message);
         Assert.DoesNotContain("Invalid NeuralNetworkActivation", error.Message);
@@ -54,7 +54,7 @@ public sealed class NewerFormatTests
         BitConverter.TryWriteBytes(bytes.AsSpan(offset), 9);
 
         var error = Assert.ThrowsExactly<InvalidDataException>(() => ModelFormat.Read(new BinaryReader(new MemoryStream(bytes))));
-        Assert.Contains("saved by a newer version of MlNetMiniBatch (format 2, with a TrainingStopReason value 9", error.Message);
+        Assert.Contains($"saved by a newer version of MlNetMiniBatch (format {ModelFormat.Version}, with a TrainingStopReason value 9", error.Message);
     }
 
     private static InvalidDataException ReadPatched(int offsetFromMagic, int value)

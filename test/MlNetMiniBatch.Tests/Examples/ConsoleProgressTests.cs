@@ -29,10 +29,10 @@ public sealed class ConsoleProgressTests
             {
                 rows += 96;
                 TimeSpan? left = perEpoch is null ? null : TimeSpan.FromSeconds(epochs - epoch + 1);
-                yield return new TrainingProgress(epoch, epochs, batch, perEpoch, rows, 1.0 / (epoch + batch), TimeSpan.FromSeconds(epoch), left, null);
+                yield return new TrainingProgress(epoch, epochs, batch, perEpoch, rows, 1.0 / (epoch + batch), TimeSpan.FromSeconds(epoch), left, null, 32);
             }
             var summary = PlotTests.Epoch(epoch, 1.0 / epoch, 0.5 + epoch / 100.0, 1.1 / epoch, 0.5 + epoch / 110.0);
-            yield return new TrainingProgress(epoch, epochs, batches, batches, rows, summary.TrainLoss, TimeSpan.FromSeconds(epoch), TimeSpan.Zero, summary);
+            yield return new TrainingProgress(epoch, epochs, batches, batches, rows, summary.TrainLoss, TimeSpan.FromSeconds(epoch), TimeSpan.Zero, summary, 32);
         }
     }
 

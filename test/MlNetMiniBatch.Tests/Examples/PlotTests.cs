@@ -20,7 +20,7 @@ public sealed class PlotTests
         new(epoch, iterations: 10, rows: 300, learningRate: 1e-3f,
             new EpochMetrics(trainLoss, trainAccuracy, rSquared: rSquared),
             validationLoss is { } v ? new EpochMetrics(v, validationAccuracy, rSquared: rSquared) : null,
-            TimeSpan.FromSeconds(0.5));
+            TimeSpan.FromSeconds(0.5), gradientNoiseScale: null, batchSize: 30);
 
     private static List<EpochSummary> ClassificationHistory(int epochs, bool validation) =>
         Enumerable.Range(1, epochs)

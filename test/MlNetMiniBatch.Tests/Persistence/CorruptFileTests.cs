@@ -168,7 +168,7 @@ public sealed class CorruptFileTests
         var original = FindNetwork(Get(NeuralNetworkTask.MulticlassClassification).Model).Model;
         using var current = new MemoryStream();
         using (var writer = new BinaryWriter(current, Encoding.UTF8, leaveOpen: true))
-            MlNetMiniBatch.Persistence.ModelFormat.Write(writer, original);
+            MlNetMiniBatch.Persistence.ModelFormat.Write(writer, original, version: 2);
         using var options = new MemoryStream();
         using (var writer = new BinaryWriter(options, Encoding.UTF8, leaveOpen: true))
         {

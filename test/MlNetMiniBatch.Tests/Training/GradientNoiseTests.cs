@@ -125,7 +125,8 @@ public sealed class GradientNoiseTests
         var model = ml.Regression.Trainers.NeuralNetwork(options).Fit(ml.Data.LoadFromEnumerable(Synthetic.Regression(2000))).Model;
         var history = model.History;
         double Loss(EpochSummary e) => validationFraction > 0 ? e.ValidationLoss!.Value : e.TrainLoss;
-        Assert.IsTrue(history.All(h => h.GradientNoiseScale is > 0), string.Join("; ", history));
+        // Later epochs may read null (|G|² lost in the noise near convergence); the two this test reads must have one.
+        Assert.IsTrue(history.Take(2).All(h => h.GradientNoiseScale is > 0), string.Join("; ", history));
         Assert.IsLessThan(Loss(history[0]), Loss(history[1]), "the loss falls after the first epoch");
 
         // A level first reached in epoch 2 reads epoch 2's noise scale, though later epochs went lower still.
@@ -134,9 +135,10 @@ public sealed class GradientNoiseTests
         Assert.IsNull(model.NoiseScaleAtLoss(history.Min(Loss) / 2), "a loss never reached");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.NoiseScaleAtLoss(double.NaN));
 
-        // The suggestion is the last epoch's, and says so.
-        Assert.AreEqual((int)Math.Round(history[^1].GradientNoiseScale!.Value), model.SuggestedBatchSize);
-        StringAssert.Contains(model.SuggestedBatchSizeExplanation!, $"epoch ({history[^1].Epoch}, {(validationFraction > 0 ? "validation" : "training")} loss");
+        // The suggestion is the last measured epoch's, and says so.
+        var lastMeasured = history.Last(h => h.GradientNoiseScale is not null);
+        Assert.AreEqual((int)Math.Round(lastMeasured.GradientNoiseScale!.Value), model.SuggestedBatchSize);
+        StringAssert.Contains(model.SuggestedBatchSizeExplanation!, $"epoch ({lastMeasured.Epoch}, {(validationFraction > 0 ? "validation" : "training")} loss");
         StringAssert.Contains(model.SuggestedBatchSizeExplanation!, "NoiseScaleAtLoss");
     }
 
