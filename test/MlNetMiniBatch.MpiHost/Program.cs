@@ -2,7 +2,9 @@
 // Each rank writes what it saw to <dir>/rank<R>.txt as "name: values" lines (floats in round-trip form); the test checks them.
 //   collectives   allreduce (float, double, non-blocking), broadcast from the last rank, barrier;
 //   error         an MPI call with an invalid root, made through the raw binding so that MPI itself rejects it;
-//   die           allreduces in a loop; the last rank kills itself after HostValues.DeathStep of them.
+//   die           allreduces in a loop; the last rank kills itself after HostValues.DeathStep of them;
+//   time N R      times R allreduces of N floats after 10 unmeasured ones (a benchmark, not a test: rank 0 prints
+//                 the mean milliseconds per allreduce).
 using System.Diagnostics;
 using System.Globalization;
 using MlNetMiniBatch.Distributed;
@@ -75,6 +77,23 @@ switch (scenario)
         }
         lines.Add("die: all steps done");
         break;
+    case "time":
+    {
+        int count = int.Parse(args[2], CultureInfo.InvariantCulture), repeats = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var gradient = new float[count];
+        for (int i = 0; i < 10; i++)
+            world.AllreduceSum(gradient);
+        world.Barrier();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++)
+            world.AllreduceSum(gradient);
+        world.Barrier();
+        double milliseconds = clock.Elapsed.TotalMilliseconds / repeats;
+        if (world.Rank == 0)
+            Console.WriteLine($"{world.Size} ranks: {milliseconds:0.000} ms per allreduce of {count} floats ({count * 4e-3 / milliseconds:0} MB/s of buffer)");
+        lines.Add($"ms per allreduce: {milliseconds.ToString("R", CultureInfo.InvariantCulture)}");
+        break;
+    }
     default:
         throw new ArgumentException($"Unknown scenario '{scenario}'.", nameof(args));
 }
