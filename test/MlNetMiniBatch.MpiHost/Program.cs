@@ -2,7 +2,8 @@
 // Each rank writes what it saw to <dir>/rank<R>.txt as "name: values" lines (floats in round-trip form); the test checks them.
 //   collectives   allreduce (float, double, non-blocking), broadcast from the last rank, barrier;
 //   error         an MPI call with an invalid root, made through the raw binding so that MPI itself rejects it;
-//   die           allreduces in a loop; the last rank kills itself after HostValues.DeathStep of them;
+//   die, throw    allreduces in a loop; after HostValues.DeathStep of them the last rank kills itself (SIGKILL) or
+//                 throws an exception that nothing catches;
 //   time N R      times R allreduces of N floats after 10 unmeasured ones (a benchmark, not a test: rank 0 prints
 //                 the mean milliseconds per allreduce).
 using System.Diagnostics;
@@ -65,17 +66,20 @@ switch (scenario)
         }
         break;
     case "die":
+    case "throw":
         var values = new float[1000];
         for (int step = 0; step < 1_000_000; step++)
         {
             if (step == HostValues.DeathStep && world.Rank == world.Size - 1)
             {
-                File.WriteAllText(Path.Combine(directory, $"rank{world.Rank}.txt"), "killing myself\n");
+                File.WriteAllText(Path.Combine(directory, $"rank{world.Rank}.txt"), $"{scenario} at step {step}\n");
+                if (scenario == "throw")
+                    throw new InvalidOperationException($"Rank {world.Rank} fails on purpose.");
                 Process.GetCurrentProcess().Kill();
             }
             world.AllreduceSum(values);
         }
-        lines.Add("die: all steps done");
+        lines.Add("loop: all steps done");
         break;
     case "time":
     {

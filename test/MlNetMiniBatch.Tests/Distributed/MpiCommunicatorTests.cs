@@ -47,16 +47,31 @@ public sealed class MpiCommunicatorTests
     }
 
     [TestMethod]
-    public void ARankThatDiesEndsTheJobWithAnErrorNamingItInsteadOfAHang()
+    public void ARankThatIsKilledEndsTheJobWithAnErrorNamingItInsteadOfAHang()
     {
-        var run = MpiRun.Start("die", 2);
+        var run = AssertJobEndedBecauseTheLastRankStopped("die");
 
-        Assert.AreNotEqual(0, run.ExitCode, run.Output);
         Assert.Contains("process rank 1", run.Output, "mpirun names the rank that died");
         Assert.Contains("exited on signal 9", run.Output);
-        Assert.AreEqual("killing myself", run.RankFiles[1]?.Single(), "the last rank got as far as killing itself");
-        Assert.IsNull(run.RankFiles[0], "rank 0 never finished its allreduce loop: its peer was gone");
+    }
+
+    [TestMethod]
+    public void ARankThatThrowsEndsTheJobWithItsExceptionInsteadOfAHang()
+    {
+        var run = AssertJobEndedBecauseTheLastRankStopped("throw");
+
+        Assert.Contains("Rank 1 fails on purpose.", run.Output, "the exception reaches the job's output");
+    }
+
+    private static MpiRun AssertJobEndedBecauseTheLastRankStopped(string scenario)
+    {
+        var run = MpiRun.Start(scenario, 2);
+
+        Assert.AreNotEqual(0, run.ExitCode, run.Output);
+        Assert.AreEqual($"{scenario} at step {HostValues.DeathStep}", run.RankFiles[1]?.Single(), "the last rank got that far");
+        Assert.IsNull(run.RankFiles[0], "rank 0 never finished its allreduce loop: its peer was gone\n" + run.Output);
         Assert.IsLessThan(60, run.Elapsed.TotalSeconds, "the surviving rank was ended, not left waiting for its peer");
+        return run;
     }
 
     [TestMethod]
