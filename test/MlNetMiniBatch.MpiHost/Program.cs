@@ -1,0 +1,106 @@
+// One rank of an MPI job, started by MpiCommunicatorTests as "mpirun -np N dotnet MlNetMiniBatch.MpiHost.dll <scenario> <dir>".
+// Each rank writes what it saw to <dir>/rank<R>.txt as "name: values" lines (floats in round-trip form); the test checks them.
+//   collectives   allreduce (float, double, non-blocking), broadcast from the last rank, barrier;
+//   error         an MPI call with an invalid root, made through the raw binding so that MPI itself rejects it;
+//   die, throw    allreduces in a loop; after HostValues.DeathStep of them the last rank kills itself (SIGKILL) or
+//                 throws an exception that nothing catches;
+//   time N R      times R allreduces of N floats after 10 unmeasured ones (a benchmark, not a test: rank 0 prints
+//                 the mean milliseconds per allreduce).
+using System.Diagnostics;
+using System.Globalization;
+using MlNetMiniBatch.Distributed;
+using MlNetMiniBatch.MpiHost;
+
+string scenario = args[0], directory = args[1];
+var world = MpiCommunicator.World;
+var lines = new List<string> { $"size: {world.Size}" };
+void Record(string name, IEnumerable<float> values) =>
+    lines.Add($"{name}: {string.Join(' ', values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}");
+
+switch (scenario)
+{
+    case "collectives":
+    {
+        float[] floats = HostValues.ForRank(world.Rank);
+        world.AllreduceSum(floats);
+        Record("allreduce float", floats);
+
+        double[] doubles = HostValues.DoublesForRank(world.Rank);
+        world.AllreduceSum(doubles);
+        lines.Add($"allreduce double: {string.Join(' ', doubles.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}");
+
+        var large = new float[HostValues.PendingLength];
+        Array.Fill(large, world.Rank + 1);
+        var pending = world.StartAllreduceSum(large);
+        double busy = 0;
+        for (int i = 0; i < 1_000_000; i++)
+            busy += Math.Sqrt(i);
+        pending.Wait();
+        pending.Wait();
+        Record("iallreduce distinct", large.Distinct());
+        lines.Add($"busy: {busy > 0}");
+
+        float[] broadcast = HostValues.ForRank(world.Rank);
+        world.Broadcast(broadcast, root: world.Size - 1);
+        Record("broadcast", broadcast);
+
+        world.Barrier();
+        lines.Add("barrier: passed");
+        break;
+    }
+    case "error":
+        try
+        {
+            unsafe
+            {
+                var mpi = OpenMpi.Library;
+                float value = 0;
+                mpi.Bcast(&value, 1, mpi.Float, world.Size, mpi.CommWorld);
+            }
+            lines.Add("error: none");
+        }
+        catch (MpiException exception)
+        {
+            lines.Add($"error: {exception.Message}");
+            lines.Add($"code: {exception.ErrorCode}");
+        }
+        break;
+    case "die":
+    case "throw":
+        var values = new float[1000];
+        for (int step = 0; step < 1_000_000; step++)
+        {
+            if (step == HostValues.DeathStep && world.Rank == world.Size - 1)
+            {
+                File.WriteAllText(Path.Combine(directory, $"rank{world.Rank}.txt"), $"{scenario} at step {step}\n");
+                if (scenario == "throw")
+                    throw new InvalidOperationException($"Rank {world.Rank} fails on purpose.");
+                Process.GetCurrentProcess().Kill();
+            }
+            world.AllreduceSum(values);
+        }
+        lines.Add("loop: all steps done");
+        break;
+    case "time":
+    {
+        int count = int.Parse(args[2], CultureInfo.InvariantCulture), repeats = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var gradient = new float[count];
+        for (int i = 0; i < 10; i++)
+            world.AllreduceSum(gradient);
+        world.Barrier();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++)
+            world.AllreduceSum(gradient);
+        world.Barrier();
+        double milliseconds = clock.Elapsed.TotalMilliseconds / repeats;
+        if (world.Rank == 0)
+            Console.WriteLine($"{world.Size} ranks: {milliseconds:0.000} ms per allreduce of {count} floats ({count * 4e-3 / milliseconds:0} MB/s of buffer)");
+        lines.Add($"ms per allreduce: {milliseconds.ToString("R", CultureInfo.InvariantCulture)}");
+        break;
+    }
+    default:
+        throw new ArgumentException($"Unknown scenario '{scenario}'.", nameof(args));
+}
+File.WriteAllLines(Path.Combine(directory, $"rank{world.Rank}.txt"), lines);
+return 0;
+
