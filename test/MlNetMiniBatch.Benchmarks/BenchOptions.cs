@@ -10,7 +10,9 @@ internal sealed class BenchOptions
 
           --quick              short run (1 epoch, fewer repetitions, streaming at 1x and 16x only); under a minute with a SIMD GEMM
           --full               long run (10 epochs, more repetitions)
-          --only SECTION       run one section: gemm, train, stream, postgres (needs MLNMB_POSTGRES) or infer (comma-separated list allowed)
+          --only SECTION       run one section: gemm, train, stream, postgres (needs MLNMB_POSTGRES) or infer (comma-separated
+                               list allowed); also breakdown, run only when asked for: where a training step's time goes
+                               (reader, forward, loss, backward, optimizer, worker-pool waits, GFLOPS, bytes streamed)
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
           --epochs N           override the epochs of the training section
           --seeds N            timed runs per side and batch size in the training section (default 10, quick 1)
@@ -26,7 +28,10 @@ internal sealed class BenchOptions
         OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
         """;
 
-    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer" };
+    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown" };
+
+    /// <summary>Diagnostic sections, left out of a run without --only.</summary>
+    private static readonly string[] OnRequest = { "breakdown" };
 
     public bool Quick { get; private set; }
     public bool Full { get; private set; }
@@ -57,7 +62,7 @@ internal sealed class BenchOptions
 
     public double GemmCaseBudgetSeconds => Quick ? 0.4 : Full ? 6 : 2;
 
-    public bool Runs(string section) => Only.Count == 0 || Only.Contains(section);
+    public bool Runs(string section) => Only.Count == 0 ? !OnRequest.Contains(section) : Only.Contains(section);
 
     public static BenchOptions Parse(string[] args)
     {

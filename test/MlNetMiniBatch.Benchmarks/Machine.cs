@@ -30,6 +30,21 @@ internal static class Machine
         }
     }
 
+    /// <summary>Size of the first core's cache at <paramref name="level"/> as Linux reports it ("1024K"), or "?".</summary>
+    public static string CacheSize(int level)
+    {
+        try
+        {
+            foreach (string index in Directory.EnumerateDirectories("/sys/devices/system/cpu/cpu0/cache", "index*"))
+                if (File.ReadAllText(Path.Combine(index, "level")).Trim() == level.ToString(CultureInfo.InvariantCulture)
+                    && File.ReadAllText(Path.Combine(index, "type")).Trim() != "Instruction")
+                    return File.ReadAllText(Path.Combine(index, "size")).Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return "?";
+    }
+
     /// <summary>Whether other processes used more than 20% of the machine over the last half second.</summary>
     public static bool Busy
     {

@@ -1,7 +1,7 @@
 // Performance harness of MlNetMiniBatch: GEMM, end-to-end training, streaming memory and inference, each against a
 // reference measured in the same invocation (OpenBLAS through numpy, PyTorch) where one is installed.
 //
-//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer] [--threads N] [--full]
+//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown] [--threads N] [--full]
 //
 // Output: a table per section, and one line per case 'BENCH {json}' for scripts.
 using System.Diagnostics;
@@ -31,6 +31,15 @@ if (options.Help)
     return 0;
 }
 
+// The worker pool's timing hook reads its switch once, when the pool first runs; it costs a few timestamps per pool
+// batch, so it is on only when the breakdown asks for it.
+if (options.Runs("breakdown"))
+{
+    AppContext.SetSwitch(MlNetMiniBatch.Kernels.WorkerPoolTimings.Switch, true);
+    if (options.Only.Count > 1)
+        Console.WriteLine("  note: worker-pool timing is on for every section of this run (it is for the breakdown)");
+}
+
 var total = Stopwatch.StartNew();
 Console.WriteLine($"MlNetMiniBatch benchmarks ({options.Mode} mode, {options.Threads} thread(s))");
 Console.WriteLine($"  machine: {Machine.CpuName}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}");
@@ -51,6 +60,7 @@ if (options.Runs("train")) TrainBench.Run(context, peers);
 if (options.Runs("stream")) StreamBench.Run(context);
 if (options.Runs("postgres")) PostgresStreamBench.Run(context);
 if (options.Runs("infer")) InferBench.Run(context);
+if (options.Runs("breakdown")) BreakdownBench.Run(context);
 
 Targets.Print();
 Console.WriteLine();

@@ -85,6 +85,7 @@ internal sealed unsafe class WorkerPool
         }
 
         Interlocked.Increment(ref _dispatchedBatches);
+        long start = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
         try
         {
             // Items are claimed, not assigned, so more items than threads is fine; more threads than cores is not.
@@ -100,8 +101,15 @@ internal sealed unsafe class WorkerPool
                 Monitor.PulseAll(_wakeLock);
             }
 
-            RunItems(ticket >> 32);
+            long published = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
+            int own = RunItems(ticket >> 32);
+            long ownDone = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
             WaitForRemaining();
+            if (WorkerPoolTimings.Enabled)
+            {
+                WorkerPoolTimings.Record(count, own, start, published, ownDone, Stopwatch.GetTimestamp());
+            }
+
             if (_error is { } error)
             {
                 ExceptionDispatchInfo.Throw(error);
@@ -113,15 +121,16 @@ internal sealed unsafe class WorkerPool
         }
     }
 
-    /// <summary>Claims and runs items of batch <paramref name="generation"/> until none is left.</summary>
-    private void RunItems(long generation)
+    /// <summary>Claims and runs items of batch <paramref name="generation"/> until none is left; returns how many it ran.</summary>
+    private int RunItems(long generation)
     {
+        int ran = 0;
         while (true)
         {
             long ticket = Volatile.Read(ref _ticket);
             if ((ticket >> 32) != generation)
             {
-                return;
+                return ran;
             }
 
             // A successful compare-exchange below proves this batch still had unclaimed items, so it was not
@@ -131,7 +140,7 @@ internal sealed unsafe class WorkerPool
             int index = (int)(ticket & 0xFFFF);
             if (index >= (int)((ticket >> 16) & 0xFFFF))
             {
-                return;
+                return ran;
             }
 
             if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket)
@@ -139,6 +148,7 @@ internal sealed unsafe class WorkerPool
                 continue;
             }
 
+            ran++;
             try
             {
                 invoke(state, index);
@@ -188,7 +198,7 @@ internal sealed unsafe class WorkerPool
         while (true)
         {
             seen = WaitForGeneration(seen);
-            RunItems(seen);
+            _ = RunItems(seen);
         }
     }
 

@@ -1,0 +1,130 @@
+using MlNetMiniBatch.Kernels;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>
+/// Section B (only with <c>--only breakdown</c>): where a training step's time goes, at batch 32, 128 and 512 on one
+/// thread and on <c>--threads</c>: waiting for the reader, forward, loss, backward and optimizer step; inside them, how
+/// long the calling thread ran its own share of the worker pool's items and how long it waited for the workers'; the
+/// GEMMs' GFLOPS against the FMA roof; the bytes a step must at least stream; and what reading a row costs.
+/// </summary>
+internal static class BreakdownBench
+{
+    private static readonly int[] BatchSizes = { 32, 128, 512 };
+
+    public static void Run(BenchContext context)
+    {
+        BenchOptions options = context.Options;
+        int[] threadCounts = new[] { 1, options.Threads }.Distinct().ToArray();
+        int repetitions = options.Quick ? 1 : options.Full ? 5 : 3;
+        Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, SGD momentum 0.9, shuffled, 1 and {options.Threads} thread(s), " +
+                       $"median epoch of {repetitions}");
+        _ = context.Train;
+        double roofOne = FmaRoof.Measure(1, 5);
+        double roofMany = options.Threads > 1 ? FmaRoof.Measure(options.Threads, 5) : roofOne;
+        Report.Note($"FMA roof {Report.F(roofOne, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {options.Threads}; L2 {Machine.CacheSize(2)}, " +
+                    $"L3 {Machine.CacheSize(3)}; load average {Machine.LoadAverage}");
+        Report.Bench("breakdown", "roof", ("gflops_1", roofOne), ("gflops_n", roofMany), ("threads", options.Threads),
+            ("l2", Machine.CacheSize(2)), ("l3", Machine.CacheSize(3)), ("load_average", Machine.LoadAverage));
+        if (!WorkerPoolTimings.Enabled)
+            Report.Note("Worker-pool timing is off (the switch was not set before the pool first ran); its columns are blank.");
+
+        ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions);
+        Report.Note($"Reading a row, one thread, µs, median of {repetitions} passes over {read.Rows:N0} rows, shuffled: ML.NET MoveNext " +
+                    $"{Us(read.MoveNext)}, + label getter {Us(read.WithLabel)}, + feature getter {Us(read.CursorShuffled)} (in cursor order " +
+                    $"{Us(read.CursorSequential)}); the trainer's reader {Us(read.ReaderShuffled)}; floor, the same " +
+                    $"rows copied from one flat array with the finite check: {Us(read.FlatCopy)}");
+        Report.Bench("breakdown", "reader", ("move_next_us", read.MoveNext * 1e6), ("with_label_us", read.WithLabel * 1e6),
+            ("cursor_shuffled_us", read.CursorShuffled * 1e6), ("cursor_sequential_us", read.CursorSequential * 1e6),
+            ("reader_shuffled_us", read.ReaderShuffled * 1e6),  ("flat_copy_us", read.FlatCopy * 1e6), ("rows", read.Rows));
+
+        var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "forward", "loss", "backward", "optimizer",
+            "other", "reader CPU");
+        var pool = new Table("batch", "threads", "batches/step", "publish µs", "own µs", "wait µs", "own items", "fwd GFLOPS", "bwd GFLOPS");
+        var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
+        foreach (int batch in BatchSizes)
+        {
+            var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.TrainerOptions(batch, 1, t)));
+            foreach (StepTimer timer in timers.Values)
+                timer.Epoch(0); // warm-up: JIT tiers, pool threads, caches
+            var epochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
+            for (int r = 1; r <= repetitions; r++)
+                foreach (int t in threadCounts) // alternating, so a change in load hits every thread count alike
+                    epochs[t].Add(timers[t].Epoch(r));
+            foreach (int t in threadCounts)
+            {
+                StepTimes m = epochs[t].OrderBy(e => e.Wall).ElementAt(epochs[t].Count / 2);
+                double fit = FitRowsPerSecond(context, batch, t);
+                var (ps, gs, ss) = timers[t].SubnormalShares();
+                Report.Note($"batch {batch}, {t} thread(s), after {repetitions + 1} epochs: subnormal floats in the parameters {100 * ps:F2}%, " +
+                            $"the gradient {100 * gs:F2}%, the optimizer state {100 * ss:F2}%");
+                Report.Bench("breakdown", $"b{batch}/t{t}/subnormal", ("parameters", ps), ("gradient", gs), ("state", ss));
+                Add(steps, pool, traffic, batch, t, m, StepCost.For(timers[t].Layout, batch, timers[t].OptimizerStateArrays),
+                    t == 1 ? roofOne : roofMany, read.ReaderShuffled, fit);
+            }
+        }
+        Report.Note("µs per step; 'reader wait' is the compute thread waiting for its batch (on one thread, no prefetch: the read itself); " +
+                    "'reader CPU' estimates the reader thread's time per batch from the per-row cost above");
+        steps.Print();
+        Report.Note("Worker pool, caller's view, per step: publishing a batch (and waking workers), running its own items, waiting for " +
+                    "the workers' items; 'own items' is the share of items the caller ran itself. GFLOPS count the GEMM arithmetic only.");
+        pool.Print();
+        Report.Note("Bytes a step must at least stream (each GEMM reads its operands and writes its result once; the optimizer reads the " +
+                    "parameters, gradient and momentum and writes parameters and momentum) and the rate that makes, over the time of its part.");
+        traffic.Print();
+    }
+
+    private static void Add(Table steps, Table pool, Table traffic, int batch, int threads, StepTimes m, StepCost cost, double roof, double readPerRow, double fit)
+    {
+        double perStep = 1e6 / m.Batches;
+        double rowsPerSecond = m.Rows / m.Wall;
+        var all = m.PoolForward + m.PoolBackward + m.PoolOptimizer;
+        double forwardGflops = cost.ForwardFlops * m.Batches / m.Forward / 1e9;
+        double backwardGflops = cost.BackwardFlops * m.Batches / m.Backward / 1e9;
+        double optimizerGbps = (double)cost.OptimizerBytes * m.Batches / m.Optimizer / 1e9;
+        double passGbps = (double)(cost.ModelStreamBytes + cost.ActivationBytes) * m.Batches / (m.Forward + m.Backward) / 1e9;
+        bool timed = WorkerPoolTimings.Enabled;
+        double PoolUs(long ticks) => WorkerPoolTimings.Totals.Microseconds(ticks) / m.Batches;
+        steps.Add(batch.ToString(), threads.ToString(), Report.Thousands(rowsPerSecond), Report.Thousands(fit), Report.F(m.Wall * perStep),
+            Report.F(m.Reader * perStep), Report.F(m.Forward * perStep), Report.F(m.Loss * perStep), Report.F(m.Backward * perStep),
+            Report.F(m.Optimizer * perStep), Report.F(m.Other * perStep), Report.F(readPerRow * 1e6 * batch));
+        pool.Add(batch.ToString(), threads.ToString(), Report.F((double)all.Batches / m.Batches),
+            timed ? Report.F(PoolUs(all.PublishTicks)) : "-", timed ? Report.F(PoolUs(all.OwnTicks)) : "-",
+            timed ? Report.F(PoolUs(all.WaitTicks)) : "-",
+            timed && all.Items > 0 ? $"{100.0 * all.CallerItems / all.Items:F0}%" : "-",
+            $"{Report.F(forwardGflops, 0)} ({100 * forwardGflops / roof:F0}%)", $"{Report.F(backwardGflops, 0)} ({100 * backwardGflops / roof:F0}%)");
+        traffic.Add(batch.ToString(), threads.ToString(), Report.F(cost.ModelStreamBytes / 1e6, 2), Report.F(cost.OptimizerBytes / 1e6, 2),
+            Report.F(cost.ActivationBytes / 1e6, 2), Report.F(passGbps, 1), Report.F(optimizerGbps, 1));
+        Report.Bench("breakdown", $"b{batch}/t{threads}", ("batch", batch), ("threads", threads), ("rows_per_s", rowsPerSecond),
+            ("fit_rows_per_s", fit), ("step_us", m.Wall * perStep), ("reader_wait_us", m.Reader * perStep), ("forward_us", m.Forward * perStep),
+            ("loss_us", m.Loss * perStep), ("backward_us", m.Backward * perStep), ("optimizer_us", m.Optimizer * perStep),
+            ("other_us", m.Other * perStep), ("reader_cpu_us", readPerRow * 1e6 * batch),
+            ("pool_batches_per_step", (double)all.Batches / m.Batches),
+            ("pool_forward", timed ? Pool(m.PoolForward, m.Batches) : null), ("pool_backward", timed ? Pool(m.PoolBackward, m.Batches) : null),
+            ("pool_optimizer", timed ? Pool(m.PoolOptimizer, m.Batches) : null),
+            ("forward_gflops", forwardGflops), ("backward_gflops", backwardGflops), ("roof_gflops", roof),
+            ("model_bytes", cost.ParameterBytes), ("model_stream_bytes", cost.ModelStreamBytes), ("optimizer_bytes", cost.OptimizerBytes),
+            ("activation_bytes", cost.ActivationBytes), ("optimizer_gb_per_s", optimizerGbps), ("pass_gb_per_s", passGbps), ("load_average", Machine.LoadAverage));
+    }
+
+    /// <summary>Per step: pool batches, µs publishing, running own items and waiting, and the caller's share of items.</summary>
+    private static Dictionary<string, double> Pool(WorkerPoolTimings.Totals t, int steps) => new()
+    {
+        ["batches"] = Math.Round((double)t.Batches / steps, 2),
+        ["publish_us"] = Math.Round(WorkerPoolTimings.Totals.Microseconds(t.PublishTicks) / steps, 2),
+        ["own_us"] = Math.Round(WorkerPoolTimings.Totals.Microseconds(t.OwnTicks) / steps, 2),
+        ["wait_us"] = Math.Round(WorkerPoolTimings.Totals.Microseconds(t.WaitTicks) / steps, 2),
+        ["caller_item_share"] = t.Items > 0 ? Math.Round((double)t.CallerItems / t.Items, 3) : 0,
+    };
+
+    /// <summary>A real Fit at the same settings: rows/s of its second epoch (the first includes start-up).</summary>
+    private static double FitRowsPerSecond(BenchContext context, int batch, int threads)
+    {
+        var options = context.TrainerOptions(batch, 2, threads);
+        var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
+        EpochSummary last = model.Model.History[^1];
+        return last.Rows / last.Elapsed.TotalSeconds;
+    }
+
+    private static string Us(double seconds) => Report.F(seconds * 1e6, 2);
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.ML;
+using MlNetMiniBatch.Kernels;
+using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Optimizers;
+using MlNetMiniBatch.Training;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>Seconds one epoch spent in each part of the step, with the worker pool's counters per part.</summary>
+internal sealed class StepTimes
+{
+    public int Batches;
+    public long Rows;
+    public double Wall, Reader, Forward, Loss, Backward, Optimizer;
+    public WorkerPoolTimings.Totals PoolForward, PoolBackward, PoolOptimizer;
+
+    public double Other => Wall - Reader - Forward - Loss - Backward - Optimizer;
+}
+
+/// <summary>
+/// Runs training epochs the way <see cref="EpochRunner"/> does (the same reader, prefetching stream, network, loss,
+/// metrics and optimizer, with the trainer's shuffle seeds), with a timestamp between the parts of each step. Lives
+/// here rather than as timers in the library: the library's loop stays as it is, and <see cref="BreakdownBench"/>
+/// checks that this loop's rows/s match a real Fit's.
+/// </summary>
+internal sealed class StepTimer
+{
+    private readonly NeuralNetworkOptions _options;
+    private readonly DataSource _source;
+    private readonly MultilayerPerceptron _network;
+    private readonly float[] _parameters, _gradient, _logitGradient;
+    private readonly Optimizer _optimizer;
+    private readonly Batch _batch, _nextBatch;
+    private readonly LayerBuffers _buffers;
+    private readonly MetricsAccumulator _metrics;
+    private readonly int _threads, _seed;
+
+    public StepTimer(IDataView train, NeuralNetworkOptions options)
+    {
+        _options = options;
+        const NeuralNetworkTask task = NeuralNetworkTask.MulticlassClassification;
+        var columns = TrainingColumns.Bind(train.Schema, task, options, "training");
+        _source = DataSource.Training(train, columns, options, null);
+        Layout = new NetworkLayout([columns.FeatureCount, .. options.HiddenLayers, columns.ClassCount]);
+        _network = new MultilayerPerceptron(Layout, options.Activation);
+        _seed = options.Seed ?? 1;
+        _parameters = new float[Layout.ParameterCount];
+        WeightInitializer.Initialize(Layout, options.Activation, _parameters, new Random(_seed));
+        _gradient = new float[Layout.ParameterCount];
+        _optimizer = Optimizer.Create(options, Layout);
+        _threads = options.EffectiveThreads;
+        _batch = new Batch(options.BatchSize, Layout.InputSize);
+        _nextBatch = new Batch(options.BatchSize, Layout.InputSize);
+        _buffers = new LayerBuffers(Layout, options.BatchSize);
+        _logitGradient = new float[options.BatchSize * Layout.OutputSize];
+        _metrics = new MetricsAccumulator(task, Layout.OutputSize, 0, 1);
+    }
+
+    public NetworkLayout Layout { get; }
+
+    /// <summary>Share of subnormal floats in the parameters, the last gradient and the optimizer's state: arithmetic on
+    /// them takes a microcode assist on many x64 cores, tens of times slower than on normal floats.</summary>
+    public (double Parameters, double Gradient, double State) SubnormalShares()
+    {
+        static double Share(float[] values) => values.Length == 0 ? 0 : (double)values.Count(float.IsSubnormal) / values.Length;
+        float[][] state = _optimizer.State;
+        return (Share(_parameters), Share(_gradient), state.Sum(a => (double)a.Count(float.IsSubnormal)) / Math.Max(1, state.Sum(a => (long)a.Length)));
+    }
+
+    public int OptimizerStateArrays => _optimizer.State.Count(s => s.Length > 0);
+
+    /// <summary>One epoch; shuffled with the trainer's seed for that epoch, prefetching with more than one thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public StepTimes Epoch(int epoch)
+    {
+        var times = new StepTimes();
+        int outputs = Layout.OutputSize;
+        long forward = 0, loss = 0, backward = 0, optimizer = 0, reader = 0;
+        var poolForward = default(WorkerPoolTimings.Totals);
+        var poolBackward = default(WorkerPoolTimings.Totals);
+        var poolOptimizer = default(WorkerPoolTimings.Totals);
+        _metrics.Reset();
+        long start = Stopwatch.GetTimestamp();
+        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), 0, 1), _batch, _nextBatch, _options.BatchSize,
+                   prefetch: _threads > 1))
+        {
+            while (true)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                if (!batches.Next(out var batch))
+                    break;
+                int n = batch.Count;
+                double batchWeight = batch.TotalWeight();
+                var p0 = WorkerPoolTimings.Read();
+                long t1 = Stopwatch.GetTimestamp();
+                var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads);
+                long t2 = Stopwatch.GetTimestamp();
+                var p1 = WorkerPoolTimings.Read();
+                double lossSum = Losses.Compute(NeuralNetworkTask.MulticlassClassification, logits, batch.Targets, batch.Weights, n, outputs,
+                    batchWeight, _logitGradient);
+                _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
+                var p2 = WorkerPoolTimings.Read();
+                long t3 = Stopwatch.GetTimestamp();
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, 0f, _threads);
+                long t4 = Stopwatch.GetTimestamp();
+                var p3 = WorkerPoolTimings.Read();
+                _optimizer.Step(_parameters, _gradient, _options.EffectiveLearningRate, _threads);
+                long t5 = Stopwatch.GetTimestamp();
+                var p4 = WorkerPoolTimings.Read();
+                reader += t1 - t0;
+                forward += t2 - t1;
+                loss += t3 - t2;
+                backward += t4 - t3;
+                optimizer += t5 - t4;
+                poolForward += p1 - p0;
+                poolBackward += p3 - p2;
+                poolOptimizer += p4 - p3;
+                times.Batches++;
+                times.Rows += n;
+            }
+        }
+        times.Wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double f = Stopwatch.Frequency;
+        (times.Reader, times.Forward, times.Loss, times.Backward, times.Optimizer) =
+            (reader / f, forward / f, loss / f, backward / f, optimizer / f);
+        (times.PoolForward, times.PoolBackward, times.PoolOptimizer) = (poolForward, poolBackward, poolOptimizer);
+        if (!double.IsFinite(_metrics.MeanLoss))
+            throw new InvalidOperationException("The breakdown's training diverged; its timings would mean nothing.");
+        return times;
+    }
+}
