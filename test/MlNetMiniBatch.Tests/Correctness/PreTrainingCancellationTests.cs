@@ -16,7 +16,7 @@ public sealed class PreTrainingCancellationTests
     {
         var ml = new MLContext(1);
         using var cancellation = new CancellationTokenSource();
-        var data = new CancellingDataView(Synthetic.BlobsView(ml, Rows), cancellation, CancelAfter);
+        var data = Hooked(Synthetic.BlobsView(ml, Rows), cancellation, CancelAfter);
         var options = Options(cancellation);
         options.ValidationFraction = 0.2f;
 
@@ -30,7 +30,7 @@ public sealed class PreTrainingCancellationTests
     {
         var ml = new MLContext(1);
         using var cancellation = new CancellationTokenSource();
-        var data = new CancellingDataView(ml.Data.Cache(ml.Data.LoadFromEnumerable(Synthetic.Regression(Rows))), cancellation, CancelAfter);
+        var data = Hooked(ml.Data.Cache(ml.Data.LoadFromEnumerable(Synthetic.Regression(Rows))), cancellation, CancelAfter);
 
         Assert.ThrowsExactly<OperationCanceledException>(
             () => ml.Regression.Trainers.NeuralNetwork(Options(cancellation)).Fit(data));
@@ -46,14 +46,21 @@ public sealed class PreTrainingCancellationTests
         rows[300].Features[0] = float.NaN; // training reads 301 rows, then the scan that counts bad rows starts
         var raw = ml.Data.LoadFromEnumerable(rows);
         using var cancellation = new CancellationTokenSource();
-        var data = new CancellingDataView(ml.Data.Cache(ml.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw)),
-            cancellation, 350);
+        var data = Hooked(ml.Data.Cache(ml.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw)), cancellation, 350);
         var options = Options(cancellation);
         options.Shuffle = false;
 
         Assert.ThrowsExactly<OperationCanceledException>(() => ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data));
 
         Assert.AreEqual(350, data.Moves, "the scan stopped at the row that cancelled, not at the end of the data");
+    }
+
+    /// <summary>The data, cancelling the token when its cursors have moved <paramref name="rows"/> rows.</summary>
+    private static RowHookDataView Hooked(IDataView data, CancellationTokenSource cancellation, int rows)
+    {
+        var hooked = new RowHookDataView(data);
+        hooked.Arm(rows, cancellation.Cancel);
+        return hooked;
     }
 
     private static NeuralNetworkOptions Options(CancellationTokenSource cancellation)

@@ -1,17 +1,22 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MlNetMiniBatch.Tests.Data;
+namespace MlNetMiniBatch.Tests;
 
 /// <summary>
 /// Passes a view through unchanged and, once armed, runs an action when a cursor has moved a given number of rows
-/// further: a way to make something happen to the source at a known point of a known epoch.
+/// further: a way to make something happen to the source (cancel a token, drop a connection) at a known point of a
+/// known pass. It counts every move, so a test can also tell how far a pass went afterwards.
 /// </summary>
 internal sealed class RowHookDataView(IDataView source) : IDataView
 {
     private readonly object _gate = new();
     private int _rowsLeft = -1;
     private Action? _action;
+    private long _moves;
+
+    /// <summary>Rows moved over by all cursors so far.</summary>
+    public long Moves => Interlocked.Read(ref _moves);
 
     /// <summary>Runs <paramref name="action"/> (once) when <paramref name="rows"/> more rows have been moved to.</summary>
     public void Arm(int rows, Action action)
@@ -34,6 +39,7 @@ internal sealed class RowHookDataView(IDataView source) : IDataView
 
     private void Moved()
     {
+        Interlocked.Increment(ref _moves);
         Action? due = null;
         lock (_gate)
         {
