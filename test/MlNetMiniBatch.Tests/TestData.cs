@@ -141,6 +141,18 @@ internal static class TestData
         return options;
     }
 
+    /// <summary>The Fashion-MNIST subset shipped in examples/FashionMnist/data, found above the test binaries.</summary>
+    public static string ShippedFashionMnist()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "examples", "FashionMnist", "data");
+            if (MlNetMiniBatch.Examples.FashionMnistData.HasFiles(candidate))
+                return candidate;
+        }
+        throw new AssertFailedException("examples/FashionMnist/data (the shipped subset) was not found above " + AppContext.BaseDirectory);
+    }
+
     public static long CountRows(IDataView data)
     {
         long count = 0;

@@ -17,22 +17,11 @@ public sealed class ThreadCountDeterminismTests
     private const int BatchSize = 32;
     private static readonly int[] Hidden = [256, 128];
 
-    private static string ShippedFashionMnist()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "examples", "FashionMnist", "data");
-            if (FashionMnistData.HasFiles(candidate))
-                return candidate;
-        }
-        throw new DirectoryNotFoundException("examples/FashionMnist/data not found above " + AppContext.BaseDirectory);
-    }
-
     [TestMethod]
     public void AFullFitAtFashionMnistSizeIsBitIdenticalOnOneTwoAndThreeThreads()
     {
         var ml = new MLContext(1);
-        var data = ml.Data.Cache(FashionMnistData.Load(ml, ShippedFashionMnist(), train: true, maxRows: TrainRows));
+        var data = ml.Data.Cache(FashionMnistData.Load(ml, TestData.ShippedFashionMnist(), train: true, maxRows: TrainRows));
 
         // The first layer's forward product and the optimizer step are both over their parallel thresholds.
         Assert.IsGreaterThanOrEqualTo(Gemm.ParallelThreshold, (long)BatchSize * Hidden[0] * FashionMnistData.PixelCount);

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMiniBatch.Examples;
+using MlNetMiniBatch.Tests.Integration;
 
 namespace MlNetMiniBatch.Tests.Training;
 
@@ -53,23 +54,12 @@ public sealed class HiddenLayerNoiseScaleTests
         return (new FrozenGradients(model, rows.SelectMany(r => r.Features).ToArray(), rows.Select(r => r.Label).ToArray()), model);
     }
 
-    private static string FashionDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "examples", "FashionMnist", "data");
-            if (FashionMnistData.HasFiles(candidate))
-                return candidate;
-        }
-        throw new DirectoryNotFoundException("examples/FashionMnist/data not found above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>784-<paramref name="hidden"/>-10 ReLU, Adam, batch 64, 2 epochs on the first 4,000 rows of the shipped
     /// Fashion-MNIST subset.</summary>
     private static FrozenGradients TrainFashion(int[] hidden, int seed)
     {
         var ml = new MLContext(seed);
-        var data = ml.Data.Cache(FashionMnistData.Load(ml, FashionDirectory(), train: true, maxRows: 4000));
+        var data = ml.Data.Cache(FashionMnistData.Load(ml, TestData.ShippedFashionMnist(), train: true, maxRows: 4000));
         var options = new NeuralNetworkOptions { HiddenLayers = hidden, BatchSize = 64, Epochs = 2, Seed = seed };
         var model = ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data).Model;
         var rows = ml.Data.CreateEnumerable<ImageRow>(data, reuseRowObject: false).ToArray();

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMiniBatch.Examples;
+using MlNetMiniBatch.Tests.Integration;
 
 namespace MlNetMiniBatch.Tests.Training.Shuffling;
 
@@ -24,7 +25,7 @@ public sealed class SortedFashionMnistTests
     [Timeout(600_000, CooperativeCancellation = true)]
     public void StreamedSortedCsvTrainsAsWellAsACachedShuffledView()
     {
-        string data = DataDirectory();
+        string data = TestData.ShippedFashionMnist();
         string directory = ShuffleFixture.NewDirectory();
         var ml = new MLContext(1);
         string trainCsv = Path.Combine(directory, "train-sorted.csv"), testCsv = Path.Combine(directory, "test.csv");
@@ -88,16 +89,5 @@ public sealed class SortedFashionMnistTests
             }
             writer.WriteLine();
         }
-    }
-
-    private static string DataDirectory()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            string candidate = Path.Combine(directory.FullName, "examples", "FashionMnist", "data");
-            if (FashionMnistData.HasFiles(candidate))
-                return candidate;
-        }
-        throw new AssertFailedException("examples/FashionMnist/data (the shipped subset) was not found above " + AppContext.BaseDirectory);
     }
 }
