@@ -56,14 +56,14 @@ internal static class PostgresStreamBench
         double memoryRate = results[0].Source == "cached in memory" ? results[0].Child.Number("rows_per_s") ?? double.NaN : double.NaN;
         var firstTable = results.FirstOrDefault(r => r.Source.StartsWith("table", StringComparison.Ordinal));
         double basePeak = firstTable.Source is null ? double.NaN : firstTable.Child.Number("peak_rss_bytes") ?? double.NaN;
-        var report = new Table("source", "rows", "peak RSS MB", "vs 1st table", "rows/s", "vs in memory", "seconds");
+        var report = new Table("source", "rows", "peak RSS MB", "vs 1st table", "rows/s", "vs in memory", "seconds", "disk MB");
         foreach (var (source, r, c) in results)
         {
             double peak = c.Number("peak_rss_bytes") ?? double.NaN, rate = c.Number("rows_per_s") ?? double.NaN;
             report.Add(source, Report.Thousands(r), Report.F(peak / 1048576.0), Report.F(peak / basePeak, 3), Report.Thousands(rate),
-                Report.F(rate / memoryRate, 3), Report.F(c.Number("seconds")));
+                Report.F(rate / memoryRate, 3), Report.F(c.Number("seconds")), Report.F((c.Number("shuffle_bytes_written") ?? 0) / 1048576.0));
             Report.Bench("postgres", source.Replace(' ', '_'), ("rows", r), ("peak_rss_bytes", peak), ("rows_per_s", rate),
-                ("ratio_to_memory", rate / memoryRate), ("seconds", c.Number("seconds")), ("batch", StreamBench.Batch), ("threads", options.Threads));
+                ("ratio_to_memory", rate / memoryRate), ("seconds", c.Number("seconds")), ("shuffle_bytes_written", c.Number("shuffle_bytes_written")), ("batch", StreamBench.Batch), ("threads", options.Threads));
         }
         report.Print();
     }
@@ -113,6 +113,7 @@ internal static class PostgresStreamBench
         {
             HiddenLayers = [256, 128], BatchSize = StreamBench.Batch, Epochs = 1, Optimizer = NeuralNetworkOptimizer.Sgd,
             LearningRate = 0.05f, Momentum = 0.9f, Seed = 1, NumberOfThreads = threads,
+            ShuffleMemoryLimit = StreamBench.ShuffleMemoryLimit, // below 1×'s feature data, so every size shuffles in bounded groups
         };
         var model = ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data);
         EpochSummary epoch = model.Model.History[^1];
@@ -125,6 +126,7 @@ internal static class PostgresStreamBench
             ["rows_per_s"] = epoch.Rows / epoch.Elapsed.TotalSeconds,
             ["peak_rss_bytes"] = peak ?? self.PeakWorkingSet64,
             ["train_loss"] = epoch.TrainLoss,
+            ["shuffle_bytes_written"] = model.Model.ShuffleBytesWritten,
         }));
         return 0;
     }

@@ -15,7 +15,7 @@ internal static class StreamBench
     public const string ChildFlag = "--stream-child";
     internal const int Batch = 128;
     private const double TargetRatio = 1.10;
-    private const long ShuffleMemoryLimit = 64L << 20;
+    internal const long ShuffleMemoryLimit = 64L << 20;
 
     public static void Run(BenchContext context)
     {
