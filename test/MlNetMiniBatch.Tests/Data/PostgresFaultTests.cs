@@ -62,6 +62,32 @@ public sealed class PostgresFaultTests
         Assert.IsTrue(resumed.History.All(e => e.Rows == 20_000));
     }
 
+    [TestMethod]
+    public void DatabaseGoingAwayDuringTheStreamingShufflesCopySaysSoAndLeavesNoFiles()
+    {
+        using var table = PostgresTable.Create(rows: 20_000, seed: 3);
+        var ml = new MLContext(seed: 1);
+        string application = "mlnmb-fault-" + Guid.NewGuid().ToString("N")[..8];
+        var connection = new NpgsqlConnectionStringBuilder(table.ConnectionString) { ApplicationName = application }.ConnectionString;
+        var healthy = table.Load(ml, $"SELECT {PostgresTable.Columns}, repeat('x', 2000) AS padding FROM {table.Name}", connection);
+        var toKey = LabelToKey(ml, healthy);
+        var hooked = new RowHookDataView(healthy);
+        string shuffleDirectory = Directory.CreateTempSubdirectory("mlnmb-pgdeal-").FullName;
+        var options = new NeuralNetworkOptions
+        {
+            HiddenLayers = [16], BatchSize = 64, Epochs = 2, Seed = 1, NumberOfThreads = 2, ShuffleTemporaryDirectory = shuffleDirectory,
+        };
+        // The label-to-key mapping above has read the table already; the next pass over it is the shuffle's copy.
+        hooked.Arm(rows: 1_000, () => TerminateBackends(table, application));
+
+        var error = Assert.Throws<InvalidOperationException>(() => Train(ml, toKey.Transform(hooked), options));
+
+        StringAssert.Contains(error.Message, "before epoch 1, while the streaming shuffle copied the rows");
+        StringAssert.Contains(error.Message, "reading the training data failed");
+        Assert.IsInstanceOfType<NpgsqlException>(error.InnerException, error.ToString());
+        Assert.IsEmpty(Directory.GetFileSystemEntries(shuffleDirectory), "the partial copy is deleted");
+    }
+
     private static void TerminateBackends(PostgresTable table, string application)
     {
         using var connection = table.Open();
