@@ -40,9 +40,9 @@ internal sealed class EpochRunner
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
+        _evaluationBatchSize = TrainingSize.Check(layout, options, knownRows);
         // Buffers start at the first epoch's size and grow with the batch; an adaptive run never reads more than
         // MaximumBatchSize rows at once, which bounds them.
-        _evaluationBatchSize = TrainingSize.Check(layout, options, knownRows);
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
         _batch = new Batch(capacity, layout.InputSize);
         _nextBatch = new Batch(capacity, layout.InputSize);
@@ -90,7 +90,7 @@ internal sealed class EpochRunner
                 ClipGlobalNorm(_gradient, clip);
             _optimizer.Step(_parameters, _gradient, learningRate, _threads);
             if (iterations == int.MaxValue)
-                throw TrainingSize.TooManyIterations(_options.BatchSize);
+                throw TrainingSize.TooManyIterations(batchSize);
             iterations++;
             rows += n;
             progress.RowsSeen += n;
