@@ -343,24 +343,15 @@ public sealed class NeuralNetworkOptions
     }
 
     /// <summary>Checks the options that depend on the task and the data: metric, class weights, validation split.</summary>
-    internal void ValidateFor(NeuralNetworkTask task, int classCount, bool hasValidationData)
+    internal void ValidateFor(Tasks.TrainingTask task, int classCount, bool hasValidationData)
     {
-        bool metricFits = (EarlyStoppingMetric, task) switch
-        {
-            (NeuralNetworkMetric.Loss, _) => true,
-            (NeuralNetworkMetric.Accuracy, not NeuralNetworkTask.Regression) => true,
-            (NeuralNetworkMetric.MacroAccuracy, NeuralNetworkTask.MulticlassClassification) => true,
-            (NeuralNetworkMetric.AreaUnderRocCurve, NeuralNetworkTask.BinaryClassification) => true,
-            (NeuralNetworkMetric.RootMeanSquaredError or NeuralNetworkMetric.RSquared, NeuralNetworkTask.Regression) => true,
-            _ => false,
-        };
-        if (!metricFits)
+        if (!task.HasMetric(EarlyStoppingMetric))
             throw new ArgumentException($"EarlyStoppingMetric {EarlyStoppingMetric} does not apply to {task}.", nameof(EarlyStoppingMetric));
         if (ClassWeights is { } weights)
         {
-            if (task == NeuralNetworkTask.Regression)
+            if (!task.AcceptsClassWeights)
                 throw new ArgumentException(
-                    "ClassWeights apply to classification only, but this trainer does regression; weight rows with ExampleWeightColumnName instead.",
+                    $"ClassWeights apply to classification only, but this trainer does {task.Kind.ToString().ToLowerInvariant()}; weight rows with ExampleWeightColumnName instead.",
                     nameof(ClassWeights));
             if (weights.Length != classCount)
                 throw new ArgumentException($"ClassWeights has {weights.Length} values, but the label has {classCount} classes.", nameof(ClassWeights));

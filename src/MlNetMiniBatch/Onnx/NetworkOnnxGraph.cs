@@ -5,8 +5,8 @@ namespace MlNetMiniBatch.Onnx;
 
 /// <summary>
 /// The ONNX nodes that compute what <see cref="NeuralNetworkPredictionTransformer"/> computes, column for column:
-/// per layer MatMul + Add, then the hidden activation (GELU in its exact erf form, LeakyReLU with slope 0.01);
-/// multiclass Score = Softmax(logits), PredictedLabel = ArgMax + 1 cast to uint32 (ML.NET's 1-based key);
+/// per layer MatMul + Add, then the hidden activation (GELU in its exact erf form, LeakyReLU with slope 0.01); then
+/// the task's tail (<see cref="Tasks.TrainingTask.EmitOnnxOutputs"/>): multiclass Score = Softmax(logits), PredictedLabel = ArgMax + 1 cast to uint32 (ML.NET's 1-based key);
 /// binary Score = logit, Probability = Sigmoid(logit), PredictedLabel = logit &gt; 0;
 /// regression Score = logit · LabelStandardDeviation + LabelMean.
 /// Every operator exists unchanged from opset 9 to 13 for these 2-D shapes, so the graph suits ML.NET's converter
@@ -15,8 +15,6 @@ namespace MlNetMiniBatch.Onnx;
 internal static class NetworkOnnxGraph
 {
     public const int MinimumOpset = 9;
-
-    private const long UInt32Type = 12; // TensorProto.DataType.UINT32, the type of ML.NET's uint keys in ONNX
 
     public static void Emit(OnnxGraph graph, NeuralNetworkModelParameters model, string featureColumnName)
     {
@@ -37,47 +35,7 @@ internal static class NetworkOnnxGraph
                 x = Activation(graph, model.Activation, z, l, width);
         }
 
-        switch (model.Task)
-        {
-            case NeuralNetworkTask.MulticlassClassification:
-            {
-                int k = model.OutputSize;
-                string score = graph.Output(ScoreColumns.Score, new VectorDataViewType(NumberDataViewType.Single, k));
-                graph.Node("Softmax", [z], [score], OnnxAttribute.Of("axis", 1));
-                var indexType = new VectorDataViewType(NumberDataViewType.Int64, 1);
-                string index = graph.Intermediate("NeuralNetwork.ArgMax", indexType);
-                graph.Node("ArgMax", [score], [index], OnnxAttribute.Of("axis", 1), OnnxAttribute.Of("keepdims", 1));
-                string one = graph.Initializer("NeuralNetwork.One", [1L], [1]);
-                string key = graph.Intermediate("NeuralNetwork.Key", indexType);
-                graph.Node("Add", [index, one], [key]);
-                string label = graph.Output(ScoreColumns.PredictedLabel, new KeyDataViewType(typeof(uint), k));
-                graph.Node("Cast", [key], [label], OnnxAttribute.Of("to", UInt32Type));
-                break;
-            }
-            case NeuralNetworkTask.BinaryClassification:
-            {
-                string score = graph.Output(ScoreColumns.Score, NumberDataViewType.Single);
-                graph.Node("Identity", [z], [score]);
-                string probability = graph.Output(ScoreColumns.Probability, NumberDataViewType.Single);
-                graph.Node("Sigmoid", [score], [probability]);
-                string zero = graph.Initializer("NeuralNetwork.Zero", [0f], [1]);
-                string label = graph.Output(ScoreColumns.PredictedLabel, BooleanDataViewType.Instance);
-                graph.Node("Greater", [score, zero], [label]);
-                break;
-            }
-            case NeuralNetworkTask.Regression:
-            {
-                string std = graph.Initializer("NeuralNetwork.LabelStandardDeviation", [model.LabelStandardDeviation], [1]);
-                string mean = graph.Initializer("NeuralNetwork.LabelMean", [model.LabelMean], [1]);
-                string scaled = graph.Intermediate("NeuralNetwork.Scaled", NumberDataViewType.Single);
-                graph.Node("Mul", [z, std], [scaled]);
-                string score = graph.Output(ScoreColumns.Score, NumberDataViewType.Single);
-                graph.Node("Add", [scaled, mean], [score]);
-                break;
-            }
-            default:
-                throw new NotSupportedException($"ONNX export does not know the task {model.Task}.");
-        }
+        model.TrainingTask.EmitOnnxOutputs(graph, model, z);
     }
 
     private static string Activation(OnnxGraph graph, NeuralNetworkActivation activation, string z, int layer, DataViewType type)

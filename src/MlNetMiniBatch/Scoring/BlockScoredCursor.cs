@@ -53,7 +53,7 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
         _getFeatures = _activeOutputs.Any(a => a) ? input.GetGetter<VBuffer<float>>(featureColumn) : null;
         _getId = input.GetIdGetter();
         _features = new float[_blockRows * model.InputSize];
-        _outputs = new float[_blockRows * model.OutputSize];
+        _outputs = new float[_blockRows * model.ScoredValuesPerRow];
         _batches = new long[_blockRows];
         _ids = new DataViewRowId[_blockRows];
         _buffers = new LayerBuffers(model.Layout, _blockRows);

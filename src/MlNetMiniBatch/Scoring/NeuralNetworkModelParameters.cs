@@ -1,5 +1,6 @@
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch;
@@ -20,6 +21,7 @@ public sealed class NeuralNetworkModelParameters
         StopReason = stopReason;
         BestEpoch = bestEpoch;
         Task = task;
+        TrainingTask = TrainingTask.For(task);
         Layout = layout;
         Network = new MultilayerPerceptron(layout, activation);
         _parameters = parameters;
@@ -47,12 +49,7 @@ public sealed class NeuralNetworkModelParameters
 
     /// <summary>Multiclass: the label's key values as text, in class order (null when the label key had none);
     /// binary: { "False", "True" }; regression: null.</summary>
-    public IReadOnlyList<string>? ClassNames => Task switch
-    {
-        NeuralNetworkTask.MulticlassClassification => ClassValues?.Names,
-        NeuralNetworkTask.BinaryClassification => new[] { "False", "True" },
-        _ => null,
-    };
+    public IReadOnlyList<string>? ClassNames => TrainingTask.ClassNames(ClassValues);
 
     /// <summary>Regression trains on the standardized label (label − LabelMean) / LabelStandardDeviation, so the default
     /// learning rates suit any label scale; the Score column is mapped back to label units. 0 and 1 for classification.</summary>
@@ -133,46 +130,27 @@ public sealed class NeuralNetworkModelParameters
 
     internal NetworkLayout Layout { get; }
 
+    /// <summary>What <see cref="Task"/> means for training, scoring and export.</summary>
+    internal TrainingTask TrainingTask { get; }
+
     internal MultilayerPerceptron Network { get; }
 
     internal LabelKeyValues? ClassValues { get; }
 
     internal ReadOnlySpan<float> Parameters => _parameters;
 
-    /// <summary>Number of values per row in <see cref="Score"/>'s output: K probabilities, or one value.</summary>
+    /// <summary>Number of outputs of the network: K for multiclass, one otherwise.</summary>
     internal int OutputSize => Layout.OutputSize;
+
+    /// <summary>Number of values per row in <see cref="Score"/>'s output: K probabilities, or one value.</summary>
+    internal int ScoredValuesPerRow => TrainingTask.ScoredValuesPerRow(OutputSize);
 
     /// <summary>Scores <paramref name="rows"/> rows of dense features: multiclass → class probabilities,
     /// binary → the logit, regression → the prediction in label units.</summary>
     internal void Score(ReadOnlySpan<float> features, int rows, LayerBuffers buffers, Span<float> outputs)
     {
         var logits = Network.Forward(_parameters, features, rows, buffers, threads: 1);
-        int k = OutputSize;
-        switch (Task)
-        {
-            case NeuralNetworkTask.MulticlassClassification:
-                for (int r = 0; r < rows; r++)
-                    Softmax(logits.Slice(r * k, k), outputs.Slice(r * k, k));
-                break;
-            case NeuralNetworkTask.BinaryClassification:
-                logits.Slice(0, rows).CopyTo(outputs);
-                break;
-            default:
-                for (int r = 0; r < rows; r++)
-                    outputs[r] = logits[r] * LabelStandardDeviation + LabelMean;
-                break;
-        }
-    }
-
-    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in logits) max = MathF.Max(max, v);
-        float sum = 0;
-        for (int i = 0; i < logits.Length; i++)
-            sum += probabilities[i] = MathF.Exp(logits[i] - max);
-        for (int i = 0; i < logits.Length; i++)
-            probabilities[i] /= sum;
+        TrainingTask.Score(logits, rows, OutputSize, outputs, LabelMean, LabelStandardDeviation);
     }
 
     private void CheckLayer(int layer)

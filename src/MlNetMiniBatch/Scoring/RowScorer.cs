@@ -23,7 +23,7 @@ internal sealed class RowScorer
         _model = model;
         _getFeatures = input.GetGetter<VBuffer<float>>(featureColumn);
         _features = new float[model.InputSize];
-        _outputs = new float[model.OutputSize];
+        _outputs = new float[model.ScoredValuesPerRow];
         _buffers = new LayerBuffers(model.Layout, 1);
     }
 

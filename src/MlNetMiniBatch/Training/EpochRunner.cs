@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Training;
 
@@ -11,7 +12,7 @@ namespace MlNetMiniBatch.Training;
 /// </summary>
 internal sealed class EpochRunner
 {
-    private readonly NeuralNetworkTask _task;
+    private readonly TrainingTask _task;
     private readonly NeuralNetworkOptions _options;
     private readonly MultilayerPerceptron _network;
     private readonly float[] _parameters;
@@ -26,7 +27,7 @@ internal sealed class EpochRunner
     private readonly MetricsAccumulator _metrics;
     private readonly GradientNoiseEstimator? _noise;
 
-    public EpochRunner(NeuralNetworkTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
+    public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
         Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows)
     {
         _task = task;
@@ -79,7 +80,7 @@ internal sealed class EpochRunner
             EnsureCapacity(n);
             ulong dropoutSeed = CounterRandom.Hash((ulong)(uint)_seed, ((ulong)(uint)epoch << 32) | (uint)iterations);
             var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads, _options.Dropout, dropoutSeed);
-            double lossSum = Losses.Compute(_task, logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
+            double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
             if (!double.IsFinite(lossSum))
                 throw Diverged(epoch, iterations + 1, learningRate);
             _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
@@ -109,7 +110,7 @@ internal sealed class EpochRunner
             _options.CancellationToken.ThrowIfCancellationRequested();
             EnsureCapacity(batch.Count);
             var logits = _network.Forward(_parameters, batch.FeatureRows, batch.Count, _buffers, _threads);
-            double lossSum = Losses.Compute(_task, logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
+            double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
             _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
         }
         skippedRows = batches.SkippedRows;

@@ -1,5 +1,6 @@
 using Microsoft.ML.Runtime;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch;
@@ -27,6 +28,7 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
 {
     private readonly IHost _host;
     private readonly NeuralNetworkOptions _options;
+    private readonly TrainingTask _task;
 
     /// <summary>Creates a trainer; the catalogs' <c>NeuralNetwork</c> methods are the usual way in.</summary>
     /// <param name="context">The MLContext whose log and seed the trainer uses.</param>
@@ -46,6 +48,7 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
         _options = options.Clone();
         _options.Validate();
         Task = task;
+        _task = TrainingTask.For(task);
         _host = environment.Register("NeuralNetworkTrainer");
     }
 
@@ -79,16 +82,16 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        TrainingColumns.CheckShape(inputSchema, Task, _options);
+        TrainingColumns.CheckShape(inputSchema, _task, _options);
         inputSchema.TryFind(_options.LabelColumnName, out var label);
-        return ScoreColumns.OutputShape(inputSchema, Task, label);
+        return ScoreColumns.OutputShape(inputSchema, _task, label);
     }
 
     private NeuralNetworkPredictionTransformer Train(IDataView trainData, IDataView? validationData, NeuralNetworkModelParameters? initialModel)
     {
         ArgumentNullException.ThrowIfNull(trainData);
-        var columns = TrainingColumns.Bind(trainData.Schema, Task, _options, "training");
-        var validationColumns = validationData is null ? null : TrainingColumns.Bind(validationData.Schema, Task, _options, "validation");
+        var columns = TrainingColumns.Bind(trainData.Schema, _task, _options, "training");
+        var validationColumns = validationData is null ? null : TrainingColumns.Bind(validationData.Schema, _task, _options, "validation");
         if (validationColumns is not null && (validationColumns.FeatureCount != columns.FeatureCount || validationColumns.ClassCount != columns.ClassCount))
             throw new ArgumentException(
                 $"The validation data has {validationColumns.FeatureCount} features and {validationColumns.ClassCount} label values, " +
@@ -96,7 +99,7 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
                 nameof(validationData));
         int seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Training");
-        var model = new TrainingLoop(Task, _options, channel).Train(trainData, columns, validationData, validationColumns, initialModel, seed);
+        var model = new TrainingLoop(_task, _options, channel).Train(trainData, columns, validationData, validationColumns, initialModel, seed);
         return new NeuralNetworkPredictionTransformer(_host, model, columns.Features.Name, trainData.Schema[columns.Features.Index].Type);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Training;
 
@@ -12,8 +13,9 @@ namespace MlNetMiniBatch.Training;
 internal sealed class TrainingColumns
 {
     private TrainingColumns(DataViewSchema.Column label, DataViewSchema.Column features, DataViewSchema.Column? weight,
-        int featureCount, int classCount, LabelKeyValues? classValues)
+        int featureCount, int classCount, int outputCount, LabelKeyValues? classValues)
     {
+        OutputCount = outputCount;
         Label = label;
         Features = features;
         Weight = weight;
@@ -27,38 +29,35 @@ internal sealed class TrainingColumns
     public DataViewSchema.Column? Weight { get; }
     public int FeatureCount { get; }
 
-    /// <summary>Number of classes (multiclass), 2 (binary), or 1 (regression): the output layer's width.</summary>
+    /// <summary>Number of label values the reader accepts: classes (multiclass), 2 (binary), or 1 (regression).</summary>
     public int ClassCount { get; }
+
+    /// <summary>The output layer's width, as the task derives it from the label.</summary>
+    public int OutputCount { get; }
 
     /// <summary>The label's KeyValues annotation (multiclass only), null when absent.</summary>
     public LabelKeyValues? ClassValues { get; }
 
     public IEnumerable<DataViewSchema.Column> All => Weight is { } w ? new[] { Label, Features, w } : new[] { Label, Features };
 
-    public static TrainingColumns Bind(DataViewSchema schema, NeuralNetworkTask task, NeuralNetworkOptions options, string dataName)
+    public static TrainingColumns Bind(DataViewSchema schema, TrainingTask task, NeuralNetworkOptions options, string dataName)
     {
         var features = Find(schema, options.FeatureColumnName, "feature", nameof(options.FeatureColumnName), dataName);
         int featureCount = CheckFeatureType(features.Name, features.Type);
         var label = Find(schema, options.LabelColumnName, "label", nameof(options.LabelColumnName), dataName);
-        CheckLabelType(task, label.Name, label.Type, label.Type is KeyDataViewType);
-        int classCount = task switch
-        {
-            NeuralNetworkTask.MulticlassClassification => KeyCount(label),
-            NeuralNetworkTask.BinaryClassification => 2,
-            _ => 1,
-        };
+        task.CheckLabelType(label.Name, label.Type, label.Type is KeyDataViewType);
+        int classCount = task.LabelValueCount(label);
         DataViewSchema.Column? weight = null;
         if (options.ExampleWeightColumnName is { } weightName)
         {
             weight = Find(schema, weightName, "example weight", nameof(options.ExampleWeightColumnName), dataName);
             CheckWeightType(weightName, weight.Value.Type);
         }
-        var classValues = task == NeuralNetworkTask.MulticlassClassification ? LabelKeyValues.Read(label) : null;
-        return new TrainingColumns(label, features, weight, featureCount, classCount, classValues);
+        return new TrainingColumns(label, features, weight, featureCount, classCount, task.OutputCount(classCount), task.ReadClassValues(label));
     }
 
     /// <summary>The same checks on a schema shape (vector sizes and key counts are not known there).</summary>
-    public static void CheckShape(SchemaShape shape, NeuralNetworkTask task, NeuralNetworkOptions options)
+    public static void CheckShape(SchemaShape shape, TrainingTask task, NeuralNetworkOptions options)
     {
         var features = FindShape(shape, options.FeatureColumnName, "feature", nameof(options.FeatureColumnName));
         if (features.Kind == SchemaShape.Column.VectorKind.VariableVector)
@@ -68,7 +67,7 @@ internal sealed class TrainingColumns
         var label = FindShape(shape, options.LabelColumnName, "label", nameof(options.LabelColumnName));
         if (label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentException($"The label column '{label.Name}' is a vector; the trainer needs one label value per row.", nameof(options.LabelColumnName));
-        CheckLabelType(task, label.Name, label.ItemType, label.IsKey);
+        task.CheckLabelType(label.Name, label.ItemType, label.IsKey);
         if (options.ExampleWeightColumnName is { } weightName)
         {
             var weight = FindShape(shape, weightName, "example weight", nameof(options.ExampleWeightColumnName));
@@ -100,42 +99,12 @@ internal sealed class TrainingColumns
         "Give the column a fixed size (for example [VectorType(n)] on the input class, or a transform that outputs a fixed-size vector).",
         "FeatureColumnName");
 
-    private static void CheckLabelType(NeuralNetworkTask task, string name, DataViewType type, bool isKey)
-    {
-        switch (task)
-        {
-            case NeuralNetworkTask.MulticlassClassification when !isKey:
-                throw new ArgumentException(
-                    $"The label column '{name}' has type {type}, but multiclass classification needs a key type. " +
-                    $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.", "LabelColumnName");
-            case NeuralNetworkTask.BinaryClassification when type != BooleanDataViewType.Instance:
-                throw new ArgumentException(
-                    $"The label column '{name}' has type {type}, but binary classification needs a Boolean label. " +
-                    "Load it as bool, or convert it (for example mlContext.Transforms.CustomMapping, or an expression such as label > 0).",
-                    "LabelColumnName");
-            case NeuralNetworkTask.Regression when type != NumberDataViewType.Single && type != NumberDataViewType.Double:
-                throw new ArgumentException(
-                    $"The label column '{name}' has type {type}, but regression needs a Single label. " +
-                    $"Convert it with mlContext.Transforms.Conversion.ConvertType(\"{name}\", outputKind: DataKind.Single).", "LabelColumnName");
-        }
-    }
-
     private static void CheckWeightType(string name, DataViewType type)
     {
         if (type != NumberDataViewType.Single && type != NumberDataViewType.Double)
             throw new ArgumentException(
                 $"The example weight column '{name}' has type {type}; it must be Single. " +
                 $"Convert it with mlContext.Transforms.Conversion.ConvertType(\"{name}\", outputKind: DataKind.Single).", "ExampleWeightColumnName");
-    }
-
-    private static int KeyCount(DataViewSchema.Column label)
-    {
-        var key = (KeyDataViewType)label.Type;
-        if (key.Count < 2 || key.Count > 1 << 20)
-            throw new ArgumentException(
-                $"The label column '{label.Name}' is a key with {key.Count} values; multiclass classification needs between 2 and {1 << 20} classes. " +
-                "Check that MapValueToKey ran on data with at least two distinct labels.", "LabelColumnName");
-        return (int)key.Count;
     }
 
     private static DataViewSchema.Column Find(DataViewSchema schema, string name, string role, string option, string dataName)

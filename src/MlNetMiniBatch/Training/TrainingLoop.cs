@@ -3,6 +3,7 @@ using Microsoft.ML.Runtime;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 using MlNetMiniBatch.Persistence;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Training;
 
@@ -13,11 +14,11 @@ namespace MlNetMiniBatch.Training;
 /// </summary>
 internal sealed class TrainingLoop
 {
-    private readonly NeuralNetworkTask _task;
+    private readonly TrainingTask _task;
     private readonly NeuralNetworkOptions _options;
     private readonly IChannel _channel;
 
-    public TrainingLoop(NeuralNetworkTask task, NeuralNetworkOptions options, IChannel channel)
+    public TrainingLoop(TrainingTask task, NeuralNetworkOptions options, IChannel channel)
     {
         _task = task;
         _options = options;
@@ -104,10 +105,10 @@ internal sealed class TrainingLoop
     {
         var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
         var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
-            : _task == NeuralNetworkTask.Regression ? DataScans.LabelStatistics(train, columns, _options.CancellationToken) : (0f, 1f);
+            : _task.TargetScaling(train, columns, _options.CancellationToken);
         return new TrainingState
         {
-            Key = TrainingStateKey.For(_task, _options, columns, hasValidationData, seed), Seed = seed, Task = _task,
+            Key = TrainingStateKey.For(_task.Kind, _options, columns, hasValidationData, seed), Seed = seed, Task = _task.Kind,
             Layout = layout, Activation = activation, Parameters = parameters, ClassValues = columns.ClassValues ?? initialModel?.ClassValues,
             LabelMean = labelMean, LabelStandardDeviation = labelStd,
             TrainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart: initialModel is not null),
@@ -125,7 +126,7 @@ internal sealed class TrainingLoop
                 "replace the initial model. To continue the interrupted run, call Fit without the initial model (the checkpoint " +
                 "holds its weights); to start over from the initial model, delete the checkpoint or set ResumeFromCheckpoint = false.",
                 nameof(initialModel));
-        var expected = TrainingStateKey.For(_task, _options, columns, hasValidationData, _options.Seed);
+        var expected = TrainingStateKey.For(_task.Kind, _options, columns, hasValidationData, _options.Seed);
         var state = Checkpoint.TryRead(directory, expected, layout => Optimizer.Create(_options, layout));
         if (state is not null)
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork resuming from the checkpoint after epoch {state.EpochsDone}.");
@@ -135,7 +136,7 @@ internal sealed class TrainingLoop
     /// <summary>Random initial weights, or a copy of the warm-start model's.</summary>
     private (NetworkLayout, NeuralNetworkActivation, float[]) StartingPoint(TrainingColumns columns, NeuralNetworkModelParameters? start, int seed)
     {
-        int outputs = _task == NeuralNetworkTask.MulticlassClassification ? columns.ClassCount : 1;
+        int outputs = columns.OutputCount;
         if (start is not null)
         {
             return (start.Layout, start.Activation, WarmStart.Parameters(start, _task, columns, outputs));

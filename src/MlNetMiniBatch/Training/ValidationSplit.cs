@@ -58,11 +58,11 @@ internal sealed class ValidationSplit
         return bits;
     }
 
-    public static ValidationSplit Create(IDataView data, TrainingColumns columns, NeuralNetworkTask task, float fraction, int seed,
+    public static ValidationSplit Create(IDataView data, TrainingColumns columns, Tasks.TrainingTask task, float fraction, int seed,
         CancellationToken cancellation = default)
     {
         ulong stream = CounterRandom.Hash((ulong)(uint)seed, 0x5EED5EED);
-        int groups = task == NeuralNetworkTask.Regression ? 1 : columns.ClassCount;
+        int groups = task.StratificationGroups(columns.ClassCount);
         int binBits = BinBitsFor(groups), bins = 1 << binBits;
         var histograms = new long[(long)groups * bins];
         var totals = new long[groups];

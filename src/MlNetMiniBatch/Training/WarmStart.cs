@@ -10,16 +10,16 @@ namespace MlNetMiniBatch.Training;
 /// </summary>
 internal static class WarmStart
 {
-    public static float[] Parameters(NeuralNetworkModelParameters initial, NeuralNetworkTask task, TrainingColumns columns, int outputs)
+    public static float[] Parameters(NeuralNetworkModelParameters initial, Tasks.TrainingTask task, TrainingColumns columns, int outputs)
     {
-        if (initial.Task != task)
+        if (initial.Task != task.Kind)
             throw new ArgumentException($"The initial model was trained for {initial.Task}, but this trainer does {task}.", "initialModel");
         if (initial.InputSize != columns.FeatureCount)
             throw new ArgumentException(
                 $"The initial model reads {initial.InputSize} features, but column '{columns.Features.Name}' has {columns.FeatureCount}. " +
                 "Warm start needs the same feature pipeline as the run that produced the model.", "initialModel");
         var parameters = initial.Parameters.ToArray();
-        var modelNames = task == NeuralNetworkTask.MulticlassClassification ? initial.ClassNames : null;
+        var modelNames = task.MatchesOutputsByClassName ? initial.ClassNames : null;
         var dataNames = columns.ClassValues?.Names;
         if (modelNames is not null && dataNames is not null && !modelNames.SequenceEqual(dataNames))
         {

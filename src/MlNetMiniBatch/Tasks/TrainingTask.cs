@@ -1,0 +1,140 @@
+using MlNetMiniBatch.Onnx;
+using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Training;
+
+namespace MlNetMiniBatch.Tasks;
+
+/// <summary>
+/// Everything that depends on what the network predicts, in one object per task, so that training, reading, scoring,
+/// persistence and ONNX export never ask which task they serve: the label's checks, the output layer's width, the
+/// target transform, the loss, the metrics, the output columns and their getters, and the ONNX tail. A new task is one
+/// subclass plus its entry in <see cref="For"/>. Instances hold no state and are shared.
+/// </summary>
+internal abstract class TrainingTask
+{
+    /// <summary>Slots of <see cref="MetricsAccumulator.Sums"/> that every task shares; a task's own sums follow them.</summary>
+    public const int LossSlot = 0, WeightSlot = 1, FirstTaskSlot = 2;
+
+    /// <summary>The task object of a public task tag (the catalogs' and the model file's).</summary>
+    public static TrainingTask For(NeuralNetworkTask task) => task switch
+    {
+        NeuralNetworkTask.MulticlassClassification => MulticlassTask.Instance,
+        NeuralNetworkTask.BinaryClassification => BinaryTask.Instance,
+        NeuralNetworkTask.Regression => RegressionTask.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task."),
+    };
+
+    /// <summary>Lets internal callers (and tests) pass the public tag where a task object is wanted.</summary>
+    public static implicit operator TrainingTask(NeuralNetworkTask task) => For(task);
+
+    /// <summary>The public tag: what the model file and the training-state key store.</summary>
+    public abstract NeuralNetworkTask Kind { get; }
+
+    // ---- The label ----
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the label column, its type and the fix when this task cannot
+    /// train on it. Called with the runtime type and with the <see cref="SchemaShape"/> item type (the same rules).</summary>
+    public abstract void CheckLabelType(string name, DataViewType type, bool isKey);
+
+    /// <summary>The number of label values the reader accepts (classes; 2 for a Boolean; 1 for a number); throws when
+    /// the label cannot be trained on. Training's ClassCount.</summary>
+    public abstract int LabelValueCount(DataViewSchema.Column label);
+
+    /// <summary>The output layer's width for a label with <paramref name="labelValueCount"/> values (a vector label would
+    /// give its size here).</summary>
+    public abstract int OutputCount(int labelValueCount);
+
+    /// <summary>The class names the model keeps from the label's KeyValues annotation; null when the task has none.</summary>
+    public virtual LabelKeyValues? ReadClassValues(DataViewSchema.Column label) => null;
+
+    /// <summary>The label groups that the validation split keeps in proportion: one per class, or one.</summary>
+    public virtual int StratificationGroups(int labelValueCount) => labelValueCount;
+
+    /// <summary>Whether a warm start matches the model's outputs to the data's classes by name (and may reorder them).</summary>
+    public virtual bool MatchesOutputsByClassName => false;
+
+    /// <summary>The names <see cref="NeuralNetworkModelParameters.ClassNames"/> reports.</summary>
+    public virtual IReadOnlyList<string>? ClassNames(LabelKeyValues? classValues) => null;
+
+    // ---- The target transform: target = (label − mean) / standardDeviation, applied by the reader ----
+
+    /// <summary>The mean and standard deviation that standardise the label for training: (0, 1), the identity, unless the
+    /// task learns better on a standardised target.</summary>
+    public virtual (float Mean, float StandardDeviation) TargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
+        => (0f, 1f);
+
+    // ---- The loss ----
+
+    /// <summary>Returns Σ weight·loss over the rows; writes dLoss/dLogits, each row's scaled by weight / totalWeight, into
+    /// <paramref name="gradient"/> unless it is empty.</summary>
+    /// <param name="logits">rows × outputs.</param>
+    /// <param name="targets">One per row, as the reader wrote it (class index, 0/1 or standardised target).</param>
+    public abstract double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient);
+
+    // ---- The metrics: plain double sums, so that they can be added across processes ----
+
+    /// <summary>How many sums <see cref="MetricsAccumulator"/> keeps: <see cref="FirstTaskSlot"/> plus the task's own.</summary>
+    public abstract int MetricSumCount(int outputs);
+
+    /// <summary>Adds each row's weight to sums[<see cref="WeightSlot"/>] and the task's own sums (the loss is added by the caller).</summary>
+    public abstract void AddMetrics(Span<double> sums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, float labelMean, float labelStandardDeviation);
+
+    /// <summary>The mean loss in the units the user sees (the loss is computed on the target as the reader wrote it).</summary>
+    public virtual double MeanLoss(ReadOnlySpan<double> sums, float labelStandardDeviation) =>
+        sums[WeightSlot] > 0 ? sums[LossSlot] / sums[WeightSlot] : double.NaN;
+
+    /// <summary>The epoch's metrics from the sums (called with a positive weight sum).</summary>
+    public abstract EpochMetrics Metrics(ReadOnlySpan<double> sums, int outputs, double meanLoss);
+
+    /// <summary>Whether early stopping may monitor <paramref name="metric"/> for this task.</summary>
+    public abstract bool HasMetric(NeuralNetworkMetric metric);
+
+    /// <summary>Whether NeuralNetworkOptions.ClassWeights applies.</summary>
+    public virtual bool AcceptsClassWeights => true;
+
+    // ---- Scoring ----
+
+    /// <summary>Turns <paramref name="rows"/> rows of logits into the values the output columns read (probabilities,
+    /// logits, predictions in label units), <see cref="ScoredValuesPerRow"/> per row.</summary>
+    public abstract void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, float labelMean, float labelStandardDeviation);
+
+    /// <summary>Values per row in <see cref="Score"/>'s output.</summary>
+    public virtual int ScoredValuesPerRow(int outputs) => outputs;
+
+    /// <summary>The output columns in the runtime schema's order.</summary>
+    public abstract string[] OutputColumnNames { get; }
+
+    /// <summary>The output columns in the order the built-in trainers' <c>GetOutputSchema(SchemaShape)</c> lists them.</summary>
+    public abstract string[] OutputShapeColumnNames { get; }
+
+    /// <summary>The output column's type; adds the task's own annotations (after the score-column ones every task has).</summary>
+    public abstract DataViewType OutputColumn(string name, NeuralNetworkModelParameters model, DataViewSchema.Annotations.Builder annotations);
+
+    /// <summary>The output column as a schema shape; <paramref name="annotations"/> holds the common ones, the task adds its own.</summary>
+    public abstract SchemaShape.Column OutputShapeColumn(string name, SchemaShape.Column label, List<SchemaShape.Column> annotations);
+
+    /// <summary>A getter of output column <paramref name="name"/> over <paramref name="scored"/> (see <see cref="OutputGetters"/>).</summary>
+    public abstract Delegate Getter(string name, int outputs, float[] scored, Func<int> currentRow, Action? beforeRead);
+
+    // ---- ONNX ----
+
+    /// <summary>Emits the nodes from the last layer's logits <paramref name="logits"/> to the graph's output columns.</summary>
+    public abstract void EmitOnnxOutputs(OnnxGraph graph, NeuralNetworkModelParameters model, string logits);
+
+    /// <summary>The task name the score columns' ScoreColumnKind annotation carries.</summary>
+    public string ScoreColumnKind => Kind.ToString();
+
+    /// <inheritdoc/>
+    public override string ToString() => Kind.ToString();
+
+    /// <summary>Wraps a getter so that it first runs <paramref name="beforeRead"/> (row-at-a-time scoring scores there).</summary>
+    protected static ValueGetter<T> Getter<T>(Action? beforeRead, Func<T> read) => (ref T dst) =>
+    {
+        beforeRead?.Invoke();
+        dst = read();
+    };
+
+    protected static ArgumentOutOfRangeException NotAnOutput(string name) => new(nameof(name), name, "Not an output column of this model.");
+}
