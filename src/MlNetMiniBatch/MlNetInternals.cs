@@ -11,7 +11,7 @@
 // "ML.NET internals" section in step):
 //  Microsoft.ML.Core: SchemaShape.Column's constructor; LoadableClassAttribute, SignatureLoadModel; VersionInfo (ctor,
 //    ModelSignature); ModelSaveContext.{CheckAtModel, SetVersionInfo, Writer}; ModelLoadContext.{CheckAtModel,
-//    CheckVersionInfo, Header, Reader}; ModelHeader.{ModelSignature, ModelVerReadable, CbModel}.
+//    CheckVersionInfo, Header, Reader}; ModelHeader.{ModelSignature, ModelVerReadable, CbModel}; TrainerInfo's constructor.
 //  Microsoft.ML.Data: IInternalCatalog.Environment; ISingleFeaturePredictionTransformer; IDataTransform.Source;
 //    ITransformCanSaveOnnx, ISaveAsOnnx.SaveAsOnnx, ICanSaveOnnx.CanSaveOnnx; OnnxContext.{CheckOpSetVersion,
 //    ContainsColumn, GetVariableName, AddIntermediateVariable, AddInitializer, CreateNode, GetNodeName};
@@ -54,6 +54,10 @@ namespace MlNetMiniBatch
         public static SchemaShape.Column CreateShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType,
             bool isKey, SchemaShape? annotations = null)
             => new(name, kind, itemType, isKey, annotations);
+
+        /// <summary>TrainerInfo has only an internal constructor, yet ITrainerEstimator.Info must describe the trainer.</summary>
+        public static TrainerInfo CreateTrainerInfo(bool normalization, bool calibration, bool caching, bool supportValid, bool supportIncrementalTrain)
+            => new(normalization, calibration, caching, supportValid, supportIncrementalTrain);
 
         /// <summary>The MLContext behind a catalog (mlContext.X.Trainers), so trainers log to the user's <c>mlContext.Log</c>
         /// and draw from its seed. The catalogs hold it only behind the internal IInternalCatalog.Environment.</summary>

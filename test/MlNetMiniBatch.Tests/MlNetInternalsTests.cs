@@ -62,6 +62,7 @@ public sealed class MlNetInternalsTests
         "Microsoft.ML.Core: Microsoft.ML.ModelSaveContext.Writer",
         "Microsoft.ML.Core: Microsoft.ML.SchemaShape+Column..ctor",
         "Microsoft.ML.Core: Microsoft.ML.SignatureLoadModel",
+        "Microsoft.ML.Core: Microsoft.ML.TrainerInfo..ctor",
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo",
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo..ctor",
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo.ModelSignature",

@@ -14,14 +14,15 @@ public static class NeuralNetworkCatalog
     /// <param name="catalog">The multiclass trainer catalog.</param>
     /// <param name="labelColumnName">Label column: a key type (add <c>MapValueToKey</c>).</param>
     /// <param name="featureColumnName">Feature column: a known-size vector of Single.</param>
+    /// <param name="exampleWeightColumnName">Optional column of per-row weights (Single); null weighs every row 1.</param>
     /// <param name="hiddenLayers">Units per hidden layer; null means { 128 }.</param>
     /// <param name="batchSize">Rows per parameter update.</param>
     /// <param name="epochs">Passes over the training data.</param>
     public static NeuralNetworkTrainer NeuralNetwork(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = NeuralNetworkOptions.Defaults.LabelColumnName,
-        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName,
+        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName, string? exampleWeightColumnName = null,
         int[]? hiddenLayers = null, int batchSize = NeuralNetworkOptions.Defaults.BatchSize, int epochs = NeuralNetworkOptions.Defaults.Epochs)
-        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, hiddenLayers, batchSize, epochs));
+        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayers, batchSize, epochs));
 
     /// <summary>Multiclass neural network with all options.</summary>
     /// <param name="catalog">The multiclass trainer catalog.</param>
@@ -34,14 +35,15 @@ public static class NeuralNetworkCatalog
     /// <param name="catalog">The binary classification trainer catalog.</param>
     /// <param name="labelColumnName">Label column: Boolean.</param>
     /// <param name="featureColumnName">Feature column: a known-size vector of Single.</param>
+    /// <param name="exampleWeightColumnName">Optional column of per-row weights (Single); null weighs every row 1.</param>
     /// <param name="hiddenLayers">Units per hidden layer; null means { 128 }.</param>
     /// <param name="batchSize">Rows per parameter update.</param>
     /// <param name="epochs">Passes over the training data.</param>
     public static NeuralNetworkTrainer NeuralNetwork(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = NeuralNetworkOptions.Defaults.LabelColumnName,
-        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName,
+        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName, string? exampleWeightColumnName = null,
         int[]? hiddenLayers = null, int batchSize = NeuralNetworkOptions.Defaults.BatchSize, int epochs = NeuralNetworkOptions.Defaults.Epochs)
-        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, hiddenLayers, batchSize, epochs));
+        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayers, batchSize, epochs));
 
     /// <summary>Binary neural network with all options.</summary>
     /// <param name="catalog">The binary classification trainer catalog.</param>
@@ -54,14 +56,15 @@ public static class NeuralNetworkCatalog
     /// <param name="catalog">The regression trainer catalog.</param>
     /// <param name="labelColumnName">Label column: Single (or Double).</param>
     /// <param name="featureColumnName">Feature column: a known-size vector of Single.</param>
+    /// <param name="exampleWeightColumnName">Optional column of per-row weights (Single); null weighs every row 1.</param>
     /// <param name="hiddenLayers">Units per hidden layer; null means { 128 }.</param>
     /// <param name="batchSize">Rows per parameter update.</param>
     /// <param name="epochs">Passes over the training data.</param>
     public static NeuralNetworkTrainer NeuralNetwork(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = NeuralNetworkOptions.Defaults.LabelColumnName,
-        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName,
+        string featureColumnName = NeuralNetworkOptions.Defaults.FeatureColumnName, string? exampleWeightColumnName = null,
         int[]? hiddenLayers = null, int batchSize = NeuralNetworkOptions.Defaults.BatchSize, int epochs = NeuralNetworkOptions.Defaults.Epochs)
-        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, hiddenLayers, batchSize, epochs));
+        => catalog.NeuralNetwork(Simple(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayers, batchSize, epochs));
 
     /// <summary>Regression neural network with all options.</summary>
     /// <param name="catalog">The regression trainer catalog.</param>
@@ -69,10 +72,11 @@ public static class NeuralNetworkCatalog
     public static NeuralNetworkTrainer NeuralNetwork(this RegressionCatalog.RegressionTrainers catalog, NeuralNetworkOptions options)
         => new(MlNetInternals.GetEnvironment(catalog), NeuralNetworkTask.Regression, options);
 
-    private static NeuralNetworkOptions Simple(string label, string features, int[]? hiddenLayers, int batchSize, int epochs) => new()
+    private static NeuralNetworkOptions Simple(string label, string features, string? weight, int[]? hiddenLayers, int batchSize, int epochs) => new()
     {
         LabelColumnName = label,
         FeatureColumnName = features,
+        ExampleWeightColumnName = weight,
         HiddenLayers = hiddenLayers ?? NeuralNetworkOptions.Defaults.HiddenLayers,
         BatchSize = batchSize,
         Epochs = epochs,

@@ -1,4 +1,5 @@
 using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
 using MlNetMiniBatch.Scoring;
 using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
@@ -24,7 +25,7 @@ namespace MlNetMiniBatch;
 /// Memory grows with BatchSize and the model, never with the number of rows.
 /// ]]></format>
 /// </remarks>
-public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTransformer>
+public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredictionTransformer, NeuralNetworkModelParameters>
 {
     private readonly IHost _host;
     private readonly NeuralNetworkOptions _options;
@@ -54,6 +55,12 @@ public sealed class NeuralNetworkTrainer : IEstimator<NeuralNetworkPredictionTra
 
     /// <summary>What this trainer predicts.</summary>
     public NeuralNetworkTask Task { get; }
+
+    /// <summary>What the trainer needs and supports, for ML.NET's pipeline helpers: normalised features (the learning rates
+    /// assume them), no calibration (probabilities come from the softmax or sigmoid), caching (every epoch is a pass, and a
+    /// cached view can reshuffle), validation data and incremental training (<c>Fit(data, initialModel)</c>).</summary>
+    public TrainerInfo Info { get; } = MlNetInternals.CreateTrainerInfo(normalization: true, calibration: false, caching: true, supportValid: true,
+        supportIncrementalTrain: true);
 
     /// <summary>Trains on <paramref name="trainData"/>.</summary>
     public NeuralNetworkPredictionTransformer Fit(IDataView trainData) => Train(trainData, null, null);
