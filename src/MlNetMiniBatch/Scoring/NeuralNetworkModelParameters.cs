@@ -22,6 +22,7 @@ public sealed class NeuralNetworkModelParameters
         BestEpoch = bestEpoch;
         Task = task;
         TrainingTask = TrainingTask.For(task);
+        TargetScaling = TargetScaling.Of(labelMean, labelStandardDeviation);
         Layout = layout;
         Network = new MultilayerPerceptron(layout, activation);
         _parameters = parameters;
@@ -133,6 +134,9 @@ public sealed class NeuralNetworkModelParameters
     /// <summary>What <see cref="Task"/> means for training, scoring and export.</summary>
     internal TrainingTask TrainingTask { get; }
 
+    /// <summary>The label scaling training used (<see cref="LabelMean"/>, <see cref="LabelStandardDeviation"/>).</summary>
+    internal TargetScaling TargetScaling { get; }
+
     internal MultilayerPerceptron Network { get; }
 
     internal LabelKeyValues? ClassValues { get; }
@@ -150,7 +154,7 @@ public sealed class NeuralNetworkModelParameters
     internal void Score(ReadOnlySpan<float> features, int rows, LayerBuffers buffers, Span<float> outputs)
     {
         var logits = Network.Forward(_parameters, features, rows, buffers, threads: 1);
-        TrainingTask.Score(logits, rows, OutputSize, outputs, LabelMean, LabelStandardDeviation);
+        TrainingTask.Score(logits, rows, OutputSize, outputs, TargetScaling);
     }
 
     private void CheckLayer(int layer)

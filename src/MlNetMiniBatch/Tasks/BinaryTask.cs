@@ -65,7 +65,7 @@ internal sealed class BinaryTask : TrainingTask
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AddMetrics(Span<double> sums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, float labelMean, float labelStandardDeviation)
+        int rows, int outputs, TargetScaling scaling)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -99,7 +99,7 @@ internal sealed class BinaryTask : TrainingTask
     public override bool HasMetric(NeuralNetworkMetric metric) =>
         metric is NeuralNetworkMetric.Loss or NeuralNetworkMetric.Accuracy or NeuralNetworkMetric.AreaUnderRocCurve;
 
-    public override void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, float labelMean, float labelStandardDeviation)
+    public override void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, TargetScaling scaling)
         => logits.Slice(0, rows).CopyTo(scored);
 
     public override string[] OutputColumnNames { get; } = [ScoreColumns.PredictedLabel, ScoreColumns.Score, ScoreColumns.Probability];

@@ -84,7 +84,7 @@ internal sealed class MulticlassTask : TrainingTask
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AddMetrics(Span<double> sums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int classes, float labelMean, float labelStandardDeviation)
+        int rows, int classes, TargetScaling scaling)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -131,7 +131,7 @@ internal sealed class MulticlassTask : TrainingTask
     public override bool HasMetric(NeuralNetworkMetric metric) =>
         metric is NeuralNetworkMetric.Loss or NeuralNetworkMetric.Accuracy or NeuralNetworkMetric.MacroAccuracy;
 
-    public override void Score(ReadOnlySpan<float> logits, int rows, int k, Span<float> scored, float labelMean, float labelStandardDeviation)
+    public override void Score(ReadOnlySpan<float> logits, int rows, int k, Span<float> scored, TargetScaling scaling)
     {
         for (int r = 0; r < rows; r++)
             Softmax(logits.Slice(r * k, k), scored.Slice(r * k, k));

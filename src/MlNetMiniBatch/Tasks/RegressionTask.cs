@@ -34,8 +34,11 @@ internal sealed class RegressionTask : TrainingTask
 
     public override int StratificationGroups(int labelValueCount) => 1;
 
-    public override (float Mean, float StandardDeviation) TargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
-        => DataScans.LabelStatistics(train, columns, cancellation);
+    public override TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
+    {
+        var (mean, standardDeviation) = DataScans.LabelStatistics(train, columns, cancellation);
+        return new TargetScaling([mean], [standardDeviation]);
+    }
 
     /// <summary>loss = (z − y)²; dz = 2(z − y).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -60,8 +63,9 @@ internal sealed class RegressionTask : TrainingTask
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AddMetrics(Span<double> sums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, float labelMean, float labelStandardDeviation)
+        int rows, int outputs, TargetScaling scaling)
     {
+        float labelMean = scaling.Mean[0], labelStandardDeviation = scaling.StandardDeviation[0];
         for (int r = 0; r < rows; r++)
         {
             double w = weights[r];
@@ -75,8 +79,8 @@ internal sealed class RegressionTask : TrainingTask
     }
 
     /// <summary>The loss is computed on the standardised label; this brings it back to label units.</summary>
-    public override double MeanLoss(ReadOnlySpan<double> sums, float labelStandardDeviation) =>
-        base.MeanLoss(sums, labelStandardDeviation) * ((double)labelStandardDeviation * labelStandardDeviation);
+    public override double MeanLoss(ReadOnlySpan<double> sums, TargetScaling scaling) =>
+        base.MeanLoss(sums, scaling) * ((double)scaling.StandardDeviation[0] * scaling.StandardDeviation[0]);
 
     public override EpochMetrics Metrics(ReadOnlySpan<double> sums, int outputs, double meanLoss)
     {
@@ -92,8 +96,9 @@ internal sealed class RegressionTask : TrainingTask
 
     public override bool AcceptsClassWeights => false;
 
-    public override void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, float labelMean, float labelStandardDeviation)
+    public override void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, TargetScaling scaling)
     {
+        float labelMean = scaling.Mean[0], labelStandardDeviation = scaling.StandardDeviation[0];
         for (int r = 0; r < rows; r++)
             scored[r] = logits[r] * labelStandardDeviation + labelMean;
     }
@@ -116,8 +121,9 @@ internal sealed class RegressionTask : TrainingTask
 
     public override void EmitOnnxOutputs(OnnxGraph graph, NeuralNetworkModelParameters model, string logits)
     {
-        string std = graph.Initializer("NeuralNetwork.LabelStandardDeviation", [model.LabelStandardDeviation], [1]);
-        string mean = graph.Initializer("NeuralNetwork.LabelMean", [model.LabelMean], [1]);
+        var scaling = model.TargetScaling;
+        string std = graph.Initializer("NeuralNetwork.LabelStandardDeviation", scaling.StandardDeviation, [scaling.Count]);
+        string mean = graph.Initializer("NeuralNetwork.LabelMean", scaling.Mean, [scaling.Count]);
         string scaled = graph.Intermediate("NeuralNetwork.Scaled", NumberDataViewType.Single);
         graph.Node("Mul", [logits, std], [scaled]);
         string score = graph.Output(ScoreColumns.Score, NumberDataViewType.Single);

@@ -56,12 +56,12 @@ internal abstract class TrainingTask
     /// <summary>The names <see cref="NeuralNetworkModelParameters.ClassNames"/> reports.</summary>
     public virtual IReadOnlyList<string>? ClassNames(LabelKeyValues? classValues) => null;
 
-    // ---- The target transform: target = (label − mean) / standardDeviation, applied by the reader ----
+    // ---- The target transform (see TargetScaling), applied by the reader and undone by the metrics and the scorer ----
 
-    /// <summary>The mean and standard deviation that standardise the label for training: (0, 1), the identity, unless the
-    /// task learns better on a standardised target.</summary>
-    public virtual (float Mean, float StandardDeviation) TargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
-        => (0f, 1f);
+    /// <summary>The scaling that standardises the label for training, from the training data: the identity unless the task
+    /// learns better on a standardised target.</summary>
+    public virtual TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
+        => TargetScaling.Identity;
 
     // ---- The loss ----
 
@@ -79,10 +79,10 @@ internal abstract class TrainingTask
 
     /// <summary>Adds each row's weight to sums[<see cref="WeightSlot"/>] and the task's own sums (the loss is added by the caller).</summary>
     public abstract void AddMetrics(Span<double> sums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, float labelMean, float labelStandardDeviation);
+        int rows, int outputs, TargetScaling scaling);
 
     /// <summary>The mean loss in the units the user sees (the loss is computed on the target as the reader wrote it).</summary>
-    public virtual double MeanLoss(ReadOnlySpan<double> sums, float labelStandardDeviation) =>
+    public virtual double MeanLoss(ReadOnlySpan<double> sums, TargetScaling scaling) =>
         sums[WeightSlot] > 0 ? sums[LossSlot] / sums[WeightSlot] : double.NaN;
 
     /// <summary>The epoch's metrics from the sums (called with a positive weight sum).</summary>
@@ -98,7 +98,7 @@ internal abstract class TrainingTask
 
     /// <summary>Turns <paramref name="rows"/> rows of logits into the values the output columns read (probabilities,
     /// logits, predictions in label units), <see cref="ScoredValuesPerRow"/> per row.</summary>
-    public abstract void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, float labelMean, float labelStandardDeviation);
+    public abstract void Score(ReadOnlySpan<float> logits, int rows, int outputs, Span<float> scored, TargetScaling scaling);
 
     /// <summary>Values per row in <see cref="Score"/>'s output.</summary>
     public virtual int ScoredValuesPerRow(int outputs) => outputs;

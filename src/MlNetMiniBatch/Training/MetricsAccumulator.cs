@@ -11,15 +11,14 @@ internal sealed class MetricsAccumulator
 {
     private readonly TrainingTask _task;
     private readonly int _outputs;
-    private readonly float _labelMean, _labelStd;
+    private readonly TargetScaling _scaling;
     private readonly double[] _sums;
 
     public MetricsAccumulator(TrainingTask task, int outputs, float labelMean, float labelStd)
     {
         _task = task;
         _outputs = outputs;
-        _labelMean = labelMean;
-        _labelStd = labelStd;
+        _scaling = TargetScaling.Of(labelMean, labelStd);
         _sums = new double[task.MetricSumCount(outputs)];
     }
 
@@ -28,7 +27,7 @@ internal sealed class MetricsAccumulator
 
     public double WeightSum => _sums[TrainingTask.WeightSlot];
 
-    public double MeanLoss => _task.MeanLoss(_sums, _labelStd);
+    public double MeanLoss => _task.MeanLoss(_sums, _scaling);
 
     public void Reset() => Array.Clear(_sums);
 
@@ -36,7 +35,7 @@ internal sealed class MetricsAccumulator
     public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, double lossSum)
     {
         _sums[TrainingTask.LossSlot] += lossSum;
-        _task.AddMetrics(_sums, logits, targets, weights, rows, _outputs, _labelMean, _labelStd);
+        _task.AddMetrics(_sums, logits, targets, weights, rows, _outputs, _scaling);
     }
 
     public EpochMetrics Result()

@@ -105,7 +105,7 @@ internal sealed class TrainingLoop
     {
         var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
         var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
-            : _task.TargetScaling(train, columns, _options.CancellationToken);
+            : _task.FitTargetScaling(train, columns, _options.CancellationToken).Single;
         return new TrainingState
         {
             Key = TrainingStateKey.For(_task.Kind, _options, columns, hasValidationData, seed), Seed = seed, Task = _task.Kind,
