@@ -36,6 +36,14 @@ internal abstract class TrainingTask
     /// train on it. Called with the runtime type and with the <see cref="SchemaShape"/> item type (the same rules).</summary>
     public abstract void CheckLabelType(string name, DataViewType type, bool isKey);
 
+    /// <summary>Throws when the label's shape (scalar, known-size or variable-size vector, as a <see cref="SchemaShape"/>
+    /// gives it) does not suit the task; the tasks of a scalar label refuse vectors.</summary>
+    public virtual void CheckLabelKind(string name, SchemaShape.Column.VectorKind kind)
+    {
+        if (kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentException($"The label column '{name}' is a vector; the trainer needs one label value per row.", "LabelColumnName");
+    }
+
     /// <summary>The number of label values the reader accepts (classes; 2 for a Boolean; 1 for a number); throws when
     /// the label cannot be trained on. Training's ClassCount.</summary>
     public abstract int LabelValueCount(DataViewSchema.Column label);

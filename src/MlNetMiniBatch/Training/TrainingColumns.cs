@@ -65,8 +65,7 @@ internal sealed class TrainingColumns
         if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
             throw WrongFeatureType(features.Name, features.Kind == SchemaShape.Column.VectorKind.Scalar ? $"{features.ItemType}" : $"Vector<{features.ItemType}>");
         var label = FindShape(shape, options.LabelColumnName, "label", nameof(options.LabelColumnName));
-        if (label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentException($"The label column '{label.Name}' is a vector; the trainer needs one label value per row.", nameof(options.LabelColumnName));
+        task.CheckLabelKind(label.Name, label.Kind);
         task.CheckLabelType(label.Name, label.ItemType, label.IsKey);
         if (options.ExampleWeightColumnName is { } weightName)
         {

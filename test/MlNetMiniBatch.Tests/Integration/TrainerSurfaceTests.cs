@@ -93,6 +93,21 @@ public sealed class TrainerSurfaceTests
         Assert.AreEqual("ExampleWeightColumnName", error.ParamName);
     }
 
+    /// <summary>The task decides which label shapes it takes; multiclass takes one key per row, so a vector label fails in
+    /// GetOutputSchema, before any training, naming the column.</summary>
+    [TestMethod]
+    public void TheMulticlassTrainerRefusesAVectorLabelInGetOutputSchema()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new WeightedRow { Features = [1, 2], Label = 1 } });
+        var shape = TestData.ShapeOf(ml.Transforms.Concatenate("Label", "Features").Fit(data).Transform(data).Schema);
+        var trainer = ml.MulticlassClassification.Trainers.NeuralNetwork(epochs: 1);
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => trainer.GetOutputSchema(shape));
+        StringAssert.Contains(error.Message, "'Label' is a vector");
+        Assert.AreEqual("LabelColumnName", error.ParamName);
+    }
+
     private static float MeanScore(MLContext ml, NeuralNetworkTrainer trainer, IDataView data)
     {
         var scored = trainer.Fit(data).Transform(data);
