@@ -17,7 +17,7 @@ internal static class BreakdownBench
         BenchOptions options = context.Options;
         int[] threadCounts = new[] { 1, options.Threads }.Distinct().ToArray();
         int repetitions = options.Quick ? 1 : options.Full ? 5 : 3;
-        Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, SGD momentum 0.9, shuffled, 1 and {options.Threads} thread(s), " +
+        Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, {OptimizerName(options.BreakdownOptimizer)}, shuffled, 1 and {options.Threads} thread(s), " +
                        $"median epoch of {repetitions}");
         _ = context.Train;
         double roofOne = FmaRoof.Measure(1, 5);
@@ -44,7 +44,7 @@ internal static class BreakdownBench
         var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
         foreach (int batch in BatchSizes)
         {
-            var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.TrainerOptions(batch, 1, t)));
+            var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
             foreach (StepTimer timer in timers.Values)
                 timer.Epoch(0); // warm-up: JIT tiers, pool threads, caches
             var epochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
@@ -120,11 +120,14 @@ internal static class BreakdownBench
     /// <summary>A real Fit at the same settings: rows/s of its second epoch (the first includes start-up).</summary>
     private static double FitRowsPerSecond(BenchContext context, int batch, int threads)
     {
-        var options = context.TrainerOptions(batch, 2, threads);
+        var options = context.BreakdownOptions(batch, 2, threads);
         var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
         EpochSummary last = model.Model.History[^1];
         return last.Rows / last.Elapsed.TotalSeconds;
     }
+
+    private static string OptimizerName(NeuralNetworkOptimizer optimizer) =>
+        optimizer == NeuralNetworkOptimizer.Sgd ? "SGD momentum 0.9" : $"{optimizer} lr 0.001";
 
     private static string Us(double seconds) => Report.F(seconds * 1e6, 2);
 }
