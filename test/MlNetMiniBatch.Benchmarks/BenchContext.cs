@@ -45,6 +45,19 @@ internal sealed class BenchContext
         NumberOfThreads = threads,
     };
 
+    /// <summary><see cref="TrainerOptions"/> with the breakdown section's optimizer (<c>--optimizer</c>).</summary>
+    public NeuralNetworkOptions BreakdownOptions(int batchSize, int epochs, int threads)
+    {
+        var options = TrainerOptions(batchSize, epochs, threads);
+        options.Optimizer = Options.BreakdownOptimizer;
+        if (options.Optimizer != NeuralNetworkOptimizer.Sgd)
+        {
+            options.LearningRate = 0.001f;
+            options.Momentum = 0;
+        }
+        return options;
+    }
+
     public const int Classes = 10;
 
     private void Load()

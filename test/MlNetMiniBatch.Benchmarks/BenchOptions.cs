@@ -19,6 +19,8 @@ internal sealed class BenchOptions
           --data DIR           Fashion-MNIST idx files (default: /usr/share/datasets/fashion-mnist, else the shipped subset)
           --cache-dir DIR      where the streaming files are generated (default: $TMPDIR/mlnetminibatch-bench)
           --stream-multiples L comma-separated multiples of the training set for the streaming section (default 1,4,16)
+          --optimizer NAME     optimizer of the breakdown section: sgd (momentum 0.9, lr 0.05; the default), adam or rmsprop
+                               (both lr 0.001, no momentum)
           --python PATH        Python interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)
           --no-peers           skip numpy and PyTorch
           -h, --help           this text
@@ -44,6 +46,7 @@ internal sealed class BenchOptions
     public int[]? StreamMultiplesOverride { get; private set; }
     public string? Python { get; private set; }
     public bool NoPeers { get; private set; }
+    public NeuralNetworkOptimizer BreakdownOptimizer { get; private set; } = NeuralNetworkOptimizer.Sgd;
     public bool Help { get; private set; }
 
     /// <summary>Epochs of the training section: 1 quick, 3 normal, 10 full, unless overridden.</summary>
@@ -94,6 +97,7 @@ internal sealed class BenchOptions
                     if (o.StreamMultiplesOverride.Length == 0) throw new ArgumentException("--stream-multiples needs at least one value.");
                     break;
                 case "--python": o.Python = Value(); break;
+                case "--optimizer": o.BreakdownOptimizer = OptimizerNamed(Value()); break;
                 case "--no-peers": o.NoPeers = true; break;
                 case "-h" or "--help": o.Help = true; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");
@@ -102,6 +106,14 @@ internal sealed class BenchOptions
         if (o.Quick && o.Full) throw new ArgumentException("--quick and --full exclude each other.");
         return o;
     }
+
+    private static NeuralNetworkOptimizer OptimizerNamed(string value) => value.ToLowerInvariant() switch
+    {
+        "sgd" => NeuralNetworkOptimizer.Sgd,
+        "adam" => NeuralNetworkOptimizer.Adam,
+        "rmsprop" => NeuralNetworkOptimizer.RmsProp,
+        _ => throw new ArgumentException($"--optimizer: unknown optimizer '{value}' (sgd, adam or rmsprop)."),
+    };
 
     private static int Positive(string option, string value) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0

@@ -17,7 +17,7 @@ internal static class BreakdownBench
         BenchOptions options = context.Options;
         int[] threadCounts = new[] { 1, options.Threads }.Distinct().ToArray();
         int repetitions = options.Quick ? 1 : options.Full ? 5 : 3;
-        Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, SGD momentum 0.9, shuffled, 1 and {options.Threads} thread(s), " +
+        Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, {OptimizerName(options.BreakdownOptimizer)}, shuffled, 1 and {options.Threads} thread(s), " +
                        $"median epoch of {repetitions}");
         _ = context.Train;
         double roofOne = FmaRoof.Measure(1, 5);
@@ -41,16 +41,25 @@ internal static class BreakdownBench
         var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "forward", "loss", "backward", "optimizer",
             "other", "reader CPU");
         var pool = new Table("batch", "threads", "batches/step", "publish µs", "own µs", "wait µs", "own items", "fwd GFLOPS", "bwd GFLOPS");
+        var designs = new Table("batch", "threads", "per-GEMM split rows/s", "batch slices rows/s", "slices / per-GEMM");
         var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
         foreach (int batch in BatchSizes)
         {
-            var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.TrainerOptions(batch, 1, t)));
-            foreach (StepTimer timer in timers.Values)
-                timer.Epoch(0); // warm-up: JIT tiers, pool threads, caches
+            var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
+            var slicers = threadCounts.ToDictionary(t => t, t => new SliceParallelTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
+            foreach (int t in threadCounts)
+            {
+                timers[t].Epoch(0); // warm-up: JIT tiers, pool threads, caches
+                slicers[t].Epoch(0);
+            }
             var epochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
+            var sliceEpochs = threadCounts.ToDictionary(t => t, _ => new List<(double Wall, long Rows)>());
             for (int r = 1; r <= repetitions; r++)
-                foreach (int t in threadCounts) // alternating, so a change in load hits every thread count alike
+                foreach (int t in threadCounts) // alternating, so a change in load hits every thread count and design alike
+                {
                     epochs[t].Add(timers[t].Epoch(r));
+                    sliceEpochs[t].Add(slicers[t].Epoch(r));
+                }
             foreach (int t in threadCounts)
             {
                 StepTimes m = epochs[t].OrderBy(e => e.Wall).ElementAt(epochs[t].Count / 2);
@@ -61,6 +70,10 @@ internal static class BreakdownBench
                 Report.Bench("breakdown", $"b{batch}/t{t}/subnormal", ("parameters", ps), ("gradient", gs), ("state", ss));
                 Add(steps, pool, traffic, batch, t, m, StepCost.For(timers[t].Layout, batch, timers[t].OptimizerStateArrays),
                     t == 1 ? roofOne : roofMany, read.ReaderShuffled, fit);
+                var slices = sliceEpochs[t].OrderBy(e => e.Wall).ElementAt(sliceEpochs[t].Count / 2);
+                double perGemm = m.Rows / m.Wall, sliced = slices.Rows / slices.Wall;
+                designs.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(sliced), Report.F(sliced / perGemm, 2));
+                Report.Bench("breakdown", $"b{batch}/t{t}/design", ("per_gemm_rows_per_s", perGemm), ("slices_rows_per_s", sliced));
             }
         }
         Report.Note("µs per step; 'reader wait' is the compute thread waiting for its batch (on one thread, no prefetch: the read itself); " +
@@ -72,6 +85,10 @@ internal static class BreakdownBench
         Report.Note("Bytes a step must at least stream (each GEMM reads its operands and writes its result once; the optimizer reads the " +
                     "parameters, gradient and momentum and writes parameters and momentum) and the rate that makes, over the time of its part.");
         traffic.Print();
+        Report.Note("Two ways to use the threads, the same epochs alternating: the trainer's split of every GEMM and of the step, and a " +
+                    "prototype (SliceParallelTimer) where each thread runs a slice of the batch through forward and backward alone, the " +
+                    "slices' gradients are summed once and the step is split: three dispatches per step instead of nine.");
+        designs.Print();
     }
 
     private static void Add(Table steps, Table pool, Table traffic, int batch, int threads, StepTimes m, StepCost cost, double roof, double readPerRow, double fit)
@@ -120,11 +137,14 @@ internal static class BreakdownBench
     /// <summary>A real Fit at the same settings: rows/s of its second epoch (the first includes start-up).</summary>
     private static double FitRowsPerSecond(BenchContext context, int batch, int threads)
     {
-        var options = context.TrainerOptions(batch, 2, threads);
+        var options = context.BreakdownOptions(batch, 2, threads);
         var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
         EpochSummary last = model.Model.History[^1];
         return last.Rows / last.Elapsed.TotalSeconds;
     }
+
+    private static string OptimizerName(NeuralNetworkOptimizer optimizer) =>
+        optimizer == NeuralNetworkOptimizer.Sgd ? "SGD momentum 0.9" : $"{optimizer} lr 0.001";
 
     private static string Us(double seconds) => Report.F(seconds * 1e6, 2);
 }

@@ -7,6 +7,7 @@ namespace MlNetMiniBatch.Optimizers;
 /// <summary>
 /// Adam: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂ / (√v̂ + ε) with bias-corrected m̂, v̂.
 /// With a weight decay it is AdamW: weights (not biases) also shrink by lr·decay·p before the Adam step.
+/// The moments are stored <see cref="Subnormal">without subnormals</see>.
 /// </summary>
 internal sealed class AdamOptimizer : Optimizer
 {
@@ -64,8 +65,8 @@ internal sealed class AdamOptimizer : Optimizer
             for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
                 var gi = new Vector<float>(g.Slice(i));
-                var mi = b1 * new Vector<float>(m.Slice(i)) + c1 * gi;
-                var vi = b2 * new Vector<float>(v.Slice(i)) + c2 * gi * gi;
+                var mi = Subnormal.Flush(b1 * new Vector<float>(m.Slice(i)) + c1 * gi);
+                var vi = Subnormal.Flush(b2 * new Vector<float>(v.Slice(i)) + c2 * gi * gi);
                 mi.CopyTo(m.Slice(i));
                 vi.CopyTo(v.Slice(i));
                 (new Vector<float>(p.Slice(i)) - s * mi / (Vector.SquareRoot(vi) + e)).CopyTo(p.Slice(i));
@@ -73,8 +74,8 @@ internal sealed class AdamOptimizer : Optimizer
         }
         for (; i < p.Length; i++)
         {
-            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
-            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
+            m[i] = Subnormal.Flush(Beta1 * m[i] + (1 - Beta1) * g[i]);
+            v[i] = Subnormal.Flush(Beta2 * v[i] + (1 - Beta2) * g[i] * g[i]);
             p[i] -= step * m[i] / (MathF.Sqrt(v[i]) + epsilon);
         }
     }

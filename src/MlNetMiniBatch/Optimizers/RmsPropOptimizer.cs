@@ -5,7 +5,7 @@ namespace MlNetMiniBatch.Optimizers;
 
 /// <summary>
 /// RMSProp as in Keras: s ← ρ·s + (1−ρ)·g²; without momentum p ← p − lr·g / (√s + ε);
-/// with momentum μ: b ← μ·b + g / (√s + ε); p ← p − lr·b.
+/// with momentum μ: b ← μ·b + g / (√s + ε); p ← p − lr·b. Both are stored <see cref="Subnormal">without subnormals</see>.
 /// </summary>
 internal sealed class RmsPropOptimizer : Optimizer
 {
@@ -39,18 +39,18 @@ internal sealed class RmsPropOptimizer : Optimizer
             for (; i <= parameters.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
                 var g = new Vector<float>(gradient.Slice(i));
-                var si = rho * new Vector<float>(s.Slice(i)) + oneMinusRho * g * g;
+                var si = Subnormal.Flush(rho * new Vector<float>(s.Slice(i)) + oneMinusRho * g * g);
                 si.CopyTo(s.Slice(i));
                 (new Vector<float>(parameters.Slice(i)) - lr * g / (Vector.SquareRoot(si) + eps)).CopyTo(parameters.Slice(i));
             }
         }
         for (; i < parameters.Length; i++)
         {
-            s[i] = Rho * s[i] + (1 - Rho) * gradient[i] * gradient[i];
+            s[i] = Subnormal.Flush(Rho * s[i] + (1 - Rho) * gradient[i] * gradient[i]);
             float scaled = gradient[i] / (MathF.Sqrt(s[i]) + Epsilon);
             if (_momentum > 0)
             {
-                buffer[i] = _momentum * buffer[i] + scaled;
+                buffer[i] = Subnormal.Flush(_momentum * buffer[i] + scaled);
                 parameters[i] -= learningRate * buffer[i];
             }
             else

@@ -7,21 +7,14 @@ namespace MlNetMiniBatch.Optimizers;
 
 /// <summary>
 /// SGD with optional momentum in PyTorch's form: v ← μ·v + g; p ← p − lr·v, or with Nesterov p ← p − lr·(g + μ·v).
-/// With μ = 0 it is plain p ← p − lr·g. One pass over the arrays.
-/// A velocity below the smallest normal float is stored as zero. Such velocities are what μ·v decays into wherever
-/// the gradient is zero (pixels that are blank in most images, dead units), they are too small to move a weight, and
-/// without flush-to-zero (which .NET cannot turn on) every x64 vector instruction that reads or writes one takes a
-/// microcode assist: a large part of the velocity goes subnormal in long runs, and the step then takes several times
-/// longer. NaN and infinities are kept, so a diverging run still shows.
+/// With μ = 0 it is plain p ← p − lr·g. One pass over the arrays. The velocity is stored
+/// <see cref="Subnormal">without subnormals</see>.
 /// </summary>
 internal sealed class SgdOptimizer : Optimizer
 {
     private readonly float _momentum;
     private readonly bool _nesterov;
     private readonly float[] _velocity;
-
-    /// <summary>The smallest positive normal float, 2^−126.</summary>
-    internal const float SmallestNormal = 1.17549435E-38f;
 
     public SgdOptimizer(int parameterCount, float momentum, bool nesterov) : base(parameterCount)
     {
@@ -47,12 +40,10 @@ internal sealed class SgdOptimizer : Optimizer
         {
             var mu = Vector512.Create(momentum);
             var rate = Vector512.Create(learningRate);
-            var smallest = Vector512.Create(SmallestNormal);
             for (; i <= length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var gi = Vector512.LoadUnsafe(ref rg, (nuint)i);
-                var vi = (Vector512.LoadUnsafe(ref rv, (nuint)i) * mu) + gi;
-                vi = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(vi), smallest), Vector512<float>.Zero, vi);
+                var vi = Subnormal.Flush((Vector512.LoadUnsafe(ref rv, (nuint)i) * mu) + gi);
                 vi.StoreUnsafe(ref rv, (nuint)i);
                 var step = nesterov ? gi + (mu * vi) : vi;
                 (Vector512.LoadUnsafe(ref rp, (nuint)i) - (rate * step)).StoreUnsafe(ref rp, (nuint)i);
@@ -62,12 +53,10 @@ internal sealed class SgdOptimizer : Optimizer
         {
             var mu = new Vector<float>(momentum);
             var rate = new Vector<float>(learningRate);
-            var smallest = new Vector<float>(SmallestNormal);
             for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
             {
                 var gi = Vector.LoadUnsafe(ref rg, (nuint)i);
-                var vi = (Vector.LoadUnsafe(ref rv, (nuint)i) * mu) + gi;
-                vi = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(vi), smallest), Vector<float>.Zero, vi);
+                var vi = Subnormal.Flush((Vector.LoadUnsafe(ref rv, (nuint)i) * mu) + gi);
                 vi.StoreUnsafe(ref rv, (nuint)i);
                 var step = nesterov ? gi + (mu * vi) : vi;
                 (Vector.LoadUnsafe(ref rp, (nuint)i) - (rate * step)).StoreUnsafe(ref rp, (nuint)i);
@@ -90,8 +79,7 @@ internal sealed class SgdOptimizer : Optimizer
         int i = MomentumVectorized(p, g, v, _momentum, learningRate, _nesterov);
         for (; i < length; i++)
         {
-            float vi = v[i] * _momentum + g[i];
-            v[i] = MathF.Abs(vi) < SmallestNormal ? 0f : vi;
+            v[i] = Subnormal.Flush(v[i] * _momentum + g[i]);
             p[i] -= learningRate * (_nesterov ? g[i] + _momentum * v[i] : v[i]);
         }
     }
