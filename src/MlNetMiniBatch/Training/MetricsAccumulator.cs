@@ -13,9 +13,11 @@ internal sealed class MetricsAccumulator
     private readonly NeuralNetworkTask _task;
     private readonly int _classes;
     private readonly float _labelMean, _labelStd;
-    private readonly double[] _classWeight, _classCorrect;
-    private readonly double[]? _positiveHistogram, _negativeHistogram;
-    private double _lossSum, _weightSum, _correct, _sumY, _sumYY, _sumSquaredError;
+    // Every sum lives in one array, so that a distributed run adds them over all ranks in one reduction (Sums): six
+    // scalars, then per class the weight and the correctly predicted weight, then (binary) the two AUC histograms.
+    private const int LossSum = 0, TotalWeight = 1, Correct = 2, SumY = 3, SumYY = 4, SumSquaredError = 5, ClassWeight = 6;
+    private readonly int _classCorrect, _positiveHistogram, _negativeHistogram;
+    private readonly double[] _sums;
 
     public MetricsAccumulator(NeuralNetworkTask task, int outputs, float labelMean, float labelStd)
     {
@@ -23,40 +25,37 @@ internal sealed class MetricsAccumulator
         _classes = task == NeuralNetworkTask.MulticlassClassification ? outputs : 2;
         _labelMean = labelMean;
         _labelStd = labelStd;
-        _classWeight = new double[_classes];
-        _classCorrect = new double[_classes];
-        if (task == NeuralNetworkTask.BinaryClassification)
-        {
-            _positiveHistogram = new double[AucBins];
-            _negativeHistogram = new double[AucBins];
-        }
+        _classCorrect = ClassWeight + _classes;
+        _positiveHistogram = _classCorrect + _classes;
+        _negativeHistogram = _positiveHistogram + AucBins;
+        _sums = new double[task == NeuralNetworkTask.BinaryClassification ? _negativeHistogram + AucBins : _positiveHistogram];
     }
 
-    public double WeightSum => _weightSum;
+    /// <summary>Every sum the metrics come from: the element-wise sum of two accumulators' sums is the accumulator of both passes.</summary>
+    public Span<double> Sums => _sums;
 
-    public double MeanLoss => _weightSum > 0 ? _lossSum / _weightSum * LossScale : double.NaN;
+    public double WeightSum => _sums[TotalWeight];
+
+    public double MeanLoss => WeightSum > 0 ? _sums[LossSum] / WeightSum * LossScale : double.NaN;
 
     /// <summary>Regression losses are computed on the standardized label; this brings them back to label units.</summary>
     private double LossScale => _task == NeuralNetworkTask.Regression ? (double)_labelStd * _labelStd : 1;
 
     public void Reset()
     {
-        Array.Clear(_classWeight);
-        Array.Clear(_classCorrect);
-        if (_positiveHistogram is not null) Array.Clear(_positiveHistogram);
-        if (_negativeHistogram is not null) Array.Clear(_negativeHistogram);
-        _lossSum = _weightSum = _correct = _sumY = _sumYY = _sumSquaredError = 0;
+        Array.Clear(_sums);
     }
 
     /// <param name="lossSum">Σ weight·loss over the batch, as returned by Losses.Compute.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, double lossSum)
     {
-        _lossSum += lossSum;
+        var sums = _sums;
+        sums[LossSum] += lossSum;
         for (int r = 0; r < rows; r++)
         {
             double w = weights[r];
-            _weightSum += w;
+            sums[TotalWeight] += w;
             switch (_task)
             {
                 case NeuralNetworkTask.MulticlassClassification:
@@ -75,16 +74,16 @@ internal sealed class MetricsAccumulator
                     Count(label, logits[r] > 0 ? 1 : 0, w);
                     double probability = Network.Losses.Sigmoid(logits[r]);
                     int bin = Math.Min(AucBins - 1, (int)(probability * AucBins));
-                    (label == 1 ? _positiveHistogram! : _negativeHistogram!)[bin] += w;
+                    sums[(label == 1 ? _positiveHistogram : _negativeHistogram) + bin] += w;
                     break;
                 }
                 default:
                 {
                     double y = targets[r] * (double)_labelStd + _labelMean;
                     double prediction = logits[r] * (double)_labelStd + _labelMean;
-                    _sumY += w * y;
-                    _sumYY += w * y * y;
-                    _sumSquaredError += w * (y - prediction) * (y - prediction);
+                    sums[SumY] += w * y;
+                    sums[SumYY] += w * y * y;
+                    sums[SumSquaredError] += w * (y - prediction) * (y - prediction);
                     break;
                 }
             }
@@ -93,18 +92,19 @@ internal sealed class MetricsAccumulator
 
     private void Count(int label, int predicted, double weight)
     {
-        _classWeight[label] += weight;
+        _sums[ClassWeight + label] += weight;
         if (label == predicted)
         {
-            _classCorrect[label] += weight;
-            _correct += weight;
+            _sums[_classCorrect + label] += weight;
+            _sums[Correct] += weight;
         }
     }
 
     public EpochMetrics Result()
     {
         double loss = MeanLoss;
-        if (_weightSum <= 0)
+        double weightSum = WeightSum;
+        if (weightSum <= 0)
             return new EpochMetrics(loss);
         switch (_task)
         {
@@ -114,20 +114,21 @@ internal sealed class MetricsAccumulator
                 int present = 0;
                 for (int k = 0; k < _classes; k++)
                 {
-                    if (_classWeight[k] <= 0) continue;
-                    macro += _classCorrect[k] / _classWeight[k];
+                    double classWeight = _sums[ClassWeight + k];
+                    if (classWeight <= 0) continue;
+                    macro += _sums[_classCorrect + k] / classWeight;
                     present++;
                 }
-                return new EpochMetrics(loss, accuracy: _correct / _weightSum, macroAccuracy: present > 0 ? macro / present : null);
+                return new EpochMetrics(loss, accuracy: _sums[Correct] / weightSum, macroAccuracy: present > 0 ? macro / present : null);
             }
             case NeuralNetworkTask.BinaryClassification:
-                return new EpochMetrics(loss, accuracy: _correct / _weightSum, areaUnderRocCurve: Auc());
+                return new EpochMetrics(loss, accuracy: _sums[Correct] / weightSum, areaUnderRocCurve: Auc());
             default:
             {
-                double meanSquaredError = _sumSquaredError / _weightSum;
-                double totalSquares = _sumYY - _sumY * _sumY / _weightSum;
-                return new EpochMetrics(loss, rootMeanSquaredError: Math.Sqrt(meanSquaredError),
-                    rSquared: totalSquares > 0 ? 1 - _sumSquaredError / totalSquares : null);
+                double squaredError = _sums[SumSquaredError], sumY = _sums[SumY];
+                double totalSquares = _sums[SumYY] - sumY * sumY / weightSum;
+                return new EpochMetrics(loss, rootMeanSquaredError: Math.Sqrt(squaredError / weightSum),
+                    rSquared: totalSquares > 0 ? 1 - squaredError / totalSquares : null);
             }
         }
     }
@@ -138,7 +139,7 @@ internal sealed class MetricsAccumulator
         double positives = 0, negatives = 0, area = 0;
         for (int b = 0; b < AucBins; b++)
         {
-            double p = _positiveHistogram![b], n = _negativeHistogram![b];
+            double p = _sums[_positiveHistogram + b], n = _sums[_negativeHistogram + b];
             area += p * (negatives + 0.5 * n);
             positives += p;
             negatives += n;
