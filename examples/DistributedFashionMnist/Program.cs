@@ -8,7 +8,7 @@
 // reads the same files (on several machines: the same path on each, or a shared file system).
 // --batch-size is the global batch, rows per update over all ranks (default 512). The learning rate follows it by the
 // linear scaling rule (Goyal et al. 2017): 0.05 at batch 128, times batchSize / 128, reached by a linear warm-up over
-// the first epoch and then decayed along a cosine. Rank 0 prints the epochs, the test metrics and rows per second.
+// the first two epochs (half the rate, then all of it; the schedule changes the rate per epoch), then a cosine decay. Rank 0 prints the epochs, the test metrics and rows per second.
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -52,7 +52,7 @@ IDataView test = FashionMnistData.Load(ml, dataDirectory, train: false);
 float learningRate = 0.05f * batchSize / 128;
 if (root)
     Console.WriteLine($"{ranks} rank(s), {train.GetRowCount():N0} training rows from {dataDirectory}; 784-256-128-10, SGD momentum 0.9, " +
-                      $"global batch {batchSize}, learning rate {learningRate:G3} (warm-up 1 epoch, cosine decay), {epochs} epochs");
+                      $"global batch {batchSize}, learning rate {learningRate:G3} (warm-up 2 epochs, cosine decay), {epochs} epochs");
 
 var trainer = ml.MulticlassClassification.Trainers.NeuralNetwork(new NeuralNetworkOptions
 {
@@ -62,7 +62,7 @@ var trainer = ml.MulticlassClassification.Trainers.NeuralNetwork(new NeuralNetwo
     Optimizer = NeuralNetworkOptimizer.Sgd,
     Momentum = 0.9f,
     LearningRate = learningRate,
-    LearningRateSchedule = LearningRateSchedule.CosineDecay(minimumRate: learningRate / 100, warmupEpochs: 1),
+    LearningRateSchedule = LearningRateSchedule.CosineDecay(minimumRate: learningRate / 100, warmupEpochs: 2),
     Seed = 1,
     // Distributed is left null: training spreads over the ranks because mpirun started more than one.
 });

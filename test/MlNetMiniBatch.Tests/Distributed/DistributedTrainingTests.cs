@@ -87,6 +87,20 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void EveryRanksStreamingShuffleDealsTheSameOrderSoTheSharesStayDisjoint()
+    {
+        // A view that cannot shuffle goes through each rank's own streaming-shuffle copy; the copies must give every rank
+        // the same order, or the ranks would train overlapping shares and miss rows.
+        var task = NeuralNetworkTask.MulticlassClassification;
+        var alone = LoopbackTraining.FitAlone(task, LoopbackTraining.Data(task, 300, cache: false), Options(task));
+
+        var models = LoopbackTraining.Fit(2, task, _ => LoopbackTraining.Data(task, 300, cache: false), _ => Options(task));
+
+        AssertClose(alone, models[0]);
+        CollectionAssert.AreEqual(Bits(models[0]), Bits(models[1]));
+    }
+
+    [TestMethod]
     public void DropLastPartialBatchDropsTheGlobalPartialBatchOnEveryRank()
     {
         var task = NeuralNetworkTask.Regression;
@@ -202,6 +216,25 @@ public sealed class DistributedTrainingTests
                 "accuracy counts every rank's validation rows");
             Assert.AreEqual(alone.History[e].Train.Loss, models[1].History[e].Train.Loss, 1e-4, $"epoch {e + 1} training loss");
         }
+    }
+
+    [TestMethod]
+    public void TheNoiseScaleAndAdaptiveBatchSizesComeFromTheSummedGradient()
+    {
+        var task = NeuralNetworkTask.MulticlassClassification;
+        NeuralNetworkOptions Adaptive() { var o = Options(task); o.AdaptiveBatchSize = true; o.BatchSize = 16; o.Epochs = 4; return o; }
+        var alone = LoopbackTraining.FitAlone(task, LoopbackTraining.Data(task, 600), Adaptive());
+
+        var models = LoopbackTraining.Fit(2, task, _ => LoopbackTraining.Data(task, 600), _ => Adaptive());
+
+        CollectionAssert.AreEqual(alone.History.Select(h => h.BatchSize).ToArray(), models[0].History.Select(h => h.BatchSize).ToArray());
+        for (int e = 0; e < alone.History.Count; e++)
+        {
+            Assert.AreEqual(models[0].History[e].GradientNoiseScale, models[1].History[e].GradientNoiseScale, "the same on every rank");
+            Assert.AreEqual(alone.History[e].GradientNoiseScale!.Value, models[0].History[e].GradientNoiseScale!.Value,
+                1e-3 * alone.History[e].GradientNoiseScale!.Value, $"epoch {e + 1}: the noise of the global batch, not of a rank's share");
+        }
+        CollectionAssert.AreEqual(Bits(models[0]), Bits(models[1]));
     }
 
     [TestMethod]

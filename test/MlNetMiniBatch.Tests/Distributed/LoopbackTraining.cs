@@ -51,12 +51,13 @@ internal static class LoopbackTraining
         return TestData.Trainer(new MLContext(1), task, options).Fit(data).Model;
     }
 
-    /// <summary>The task's featurized, cached (shuffling) test data.</summary>
-    public static IDataView Data(NeuralNetworkTask task, int rows, int seed = 50)
+    /// <summary>The task's featurized test data: cached, so that it shuffles itself, or not (the streaming shuffle).</summary>
+    public static IDataView Data(NeuralNetworkTask task, int rows, int seed = 50, bool cache = true)
     {
         var ml = new MLContext(1);
         var raw = TestData.Load(ml, task, rows, seed);
-        return ml.Data.Cache(TestData.Featurize(ml, task).Fit(raw).Transform(raw));
+        var featurized = TestData.Featurize(ml, task).Fit(raw).Transform(raw);
+        return cache ? ml.Data.Cache(featurized) : featurized;
     }
 
     public static float[] Parameters(NeuralNetworkModelParameters model) => model.Parameters.ToArray();
