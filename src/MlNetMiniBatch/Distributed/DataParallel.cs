@@ -103,6 +103,9 @@ internal sealed class DataParallel
         return ((long)_step[0], _step[1]);
     }
 
+    /// <summary>Throws on every rank when any rank was cancelled: after a pass without updates (validation).</summary>
+    public void AgreeOnCancellation(CancellationToken token) => AgreeOnStep(0, 0, token);
+
     /// <summary>Sums the ranks' gradients (each already divided by the global batch weight, so the sum is the weighted
     /// mean over the global batch), then adds L2, which must count once, not once per rank. Returns false, on every
     /// rank, when any rank's loss was not finite.</summary>
@@ -150,10 +153,12 @@ internal sealed class DataParallel
     /// <summary>Makes every rank start from rank 0's weights and label scaling (ranks with their own data would scale
     /// the label differently; any one scaling, the same everywhere, will do), after checking that all ranks have the
     /// same model shape and resumed the same epoch of the checkpoint, or none.</summary>
-    public void StartTogether(TrainingState state, string? checkpointDirectory)
+    public void StartTogether(TrainingState state, bool validates, string? checkpointDirectory)
     {
         Agree("weights", state.Parameters.Length,
             "Every rank must train the same model on the same columns: the same options, feature count and classes.");
+        Agree("validation (1: validation data or ValidationFraction)", validates ? 1 : 0,
+            "Give every rank validation data, or none: the ranks evaluate together.");
         Agree("epochs already done", state.EpochsDone,
             $"With ResumeFromCheckpoint every rank must read the same checkpoint (0: none found in '{checkpointDirectory}'): put " +
             "CheckpointDirectory on a file system all machines share, or copy rank 0's checkpoint to every machine.");

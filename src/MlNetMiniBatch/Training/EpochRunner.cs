@@ -155,7 +155,9 @@ internal sealed class EpochRunner
         using var batches = Stream(source, shuffleSeed: null, _evaluationBatchSize);
         while (batches.Next(out var batch))
         {
-            _options.CancellationToken.ThrowIfCancellationRequested();
+            // Across ranks, cancellation is agreed once the pass is over, so that every rank stops together.
+            if (_group is null)
+                _options.CancellationToken.ThrowIfCancellationRequested();
             if (batch.Count == 0)
                 continue; // this rank's share of a short last batch
             EnsureCapacity(batch.Count);
@@ -164,6 +166,7 @@ internal sealed class EpochRunner
             _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
         }
         skippedRows = _group?.SkippedRows(batches.SkippedRows) ?? batches.SkippedRows;
+        _group?.AgreeOnCancellation(_options.CancellationToken);
         return Result();
     }
 

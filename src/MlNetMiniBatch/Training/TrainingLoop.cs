@@ -51,7 +51,7 @@ internal sealed class TrainingLoop
         var state = (_options.ResumeFromCheckpoint ? Resume(columns, validation is not null, initialModel) : null)
             ?? Start(train, columns, validation is not null, initialModel, seed);
         seed = state.Seed;
-        group?.StartTogether(state, directory);
+        group?.StartTogether(state, validation is not null || _options.ValidationFraction > 0, directory);
 
         var network = new MultilayerPerceptron(state.Layout, state.Activation);
         var monitor = new MetricMonitor(_options.EarlyStoppingMetric, _options.EarlyStoppingMinDelta);

@@ -141,6 +141,26 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void RanksThatDisagreeOnValidationFailTogetherSayingEachRanksSetting()
+    {
+        // Validation is a pass every rank takes part in: one rank without it would leave the others waiting.
+        var task = NeuralNetworkTask.BinaryClassification;
+        var results = LoopbackTraining.Run(2, task, _ => LoopbackTraining.Data(task, 100), rank =>
+        {
+            var options = Options(task);
+            options.ValidationFraction = rank == 1 ? 0.2f : 0;
+            return options;
+        });
+
+        foreach (var (_, error) in results)
+        {
+            Assert.IsInstanceOfType<InvalidOperationException>(error);
+            Assert.Contains("validation (1: validation data or ValidationFraction) differ (rank 0: 0, rank 1: 1)", error!.Message);
+            Assert.DoesNotContain("aborted", error.Message, "every rank threw the same error itself");
+        }
+    }
+
+    [TestMethod]
     public void ARankWhoseDataFailsMakesTheOthersFailAtOnceNamingIt()
     {
         var task = NeuralNetworkTask.BinaryClassification;
