@@ -27,9 +27,10 @@ internal sealed class TrainingState
 
     public required LabelKeyValues? ClassValues { get; init; }
 
-    public required float LabelMean { get; init; }
+    /// <summary>Set once more by a distributed run, to rank 0's.</summary>
+    public required float LabelMean { get; set; }
 
-    public required float LabelStandardDeviation { get; init; }
+    public required float LabelStandardDeviation { get; set; }
 
     public required TrainingOptionsSummary TrainingOptions { get; init; }
 
