@@ -7,11 +7,15 @@ namespace MlNetMiniBatch.Training.Shuffling;
 /// The per-run directory of the streaming shuffle's temporary files, named after the owning process id and holding a
 /// lock file that the owner keeps open. Deleted on dispose (training ended, failed or was cancelled). A process that
 /// was killed cannot delete its own, so every new run first deletes the directories whose owner is gone: the pid is not
-/// running, or it is running but the lock is free (the pid was reused by another program).
+/// running, or it is running but the lock is free (the pid was reused by another program). A run creates and locks its
+/// lock file under a starting name that nobody probes, then renames the directory (the lock moves with it): a
+/// directory under the run name without a held lock would look abandoned to a run starting at the same moment, which
+/// would delete it or, probing the lock, make its owner's locking fail.
 /// </summary>
 internal sealed class ShuffleDirectory : IDisposable
 {
     internal const string Prefix = "mlnetminibatch-shuffle-";
+    internal const string StartingPrefix = "mlnetminibatch-starting-";
     internal const string LockFileName = "owner.lock";
 
     private readonly FileStream _lock;
@@ -29,16 +33,20 @@ internal sealed class ShuffleDirectory : IDisposable
     public static ShuffleDirectory Create(string parent)
     {
         RemoveLeftovers(parent);
-        string path = Path.Combine(parent, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
+        string name = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
+        string starting = Path.Combine(parent, StartingPrefix + name), path = Path.Combine(parent, Prefix + name);
+        Directory.CreateDirectory(starting);
+        FileStream? ownerLock = null;
         try
         {
-            var ownerLock = new FileStream(Path.Combine(path, LockFileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+            ownerLock = new FileStream(Path.Combine(starting, LockFileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+            Directory.Move(starting, path);
             return new ShuffleDirectory(path, ownerLock);
         }
         catch
         {
-            Directory.Delete(path, recursive: true);
+            ownerLock?.Dispose();
+            Directory.Delete(starting, recursive: true);
             throw;
         }
     }
@@ -49,10 +57,11 @@ internal sealed class ShuffleDirectory : IDisposable
         if (!Directory.Exists(parent))
             return 0;
         int removed = 0;
-        foreach (string directory in Directory.EnumerateDirectories(parent, Prefix + "*"))
+        var runs = Directory.EnumerateDirectories(parent, Prefix + "*").Where(OwnerIsGone);
+        // A starting directory is only ever a few microseconds old unless its process died in between.
+        var starting = Directory.EnumerateDirectories(parent, StartingPrefix + "*").Where(d => OwnerPid(d, StartingPrefix) is { } pid && !IsRunning(pid));
+        foreach (string directory in runs.Concat(starting).ToList())
         {
-            if (!OwnerIsGone(directory))
-                continue;
             try
             {
                 Directory.Delete(directory, recursive: true);
@@ -68,9 +77,7 @@ internal sealed class ShuffleDirectory : IDisposable
 
     private static bool OwnerIsGone(string directory)
     {
-        string name = Path.GetFileName(directory).Substring(Prefix.Length);
-        int dash = name.IndexOf('-');
-        if (dash <= 0 || !int.TryParse(name.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+        if (OwnerPid(directory, Prefix) is not { } pid)
             return false; // not a name this class writes
         if (!IsRunning(pid))
             return true;
@@ -82,8 +89,15 @@ internal sealed class ShuffleDirectory : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false; // held, or not created yet by a run that is starting
+            return false; // held by its owner
         }
+    }
+
+    private static int? OwnerPid(string directory, string prefix)
+    {
+        string name = Path.GetFileName(directory).Substring(prefix.Length);
+        int dash = name.IndexOf('-');
+        return dash > 0 && int.TryParse(name.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
     private static bool IsRunning(int pid)
