@@ -25,6 +25,15 @@ internal static class Arguments
         return sizes.Distinct().Count() == sizes.Length ? sizes : throw new ArgumentException($"--batch-sizes lists a batch size twice: '{value}'.");
     }
 
+    /// <summary>"1,2,3" → { 1, 2, 3 }: the seeds to train the whole sweep with, one after the other.</summary>
+    public static int[] Seeds(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException("--seeds needs a comma-separated list of positive integers, e.g. 1,2,3.");
+        int[] seeds = value.Split(',', StringSplitOptions.TrimEntries).Select(s => (int)PositiveInteger("--seeds", s)).ToArray();
+        return seeds.Distinct().Count() == seeds.Length ? seeds : throw new ArgumentException($"--seeds lists a seed twice: '{value}'.");
+    }
+
     /// <summary>A requested batch size as the command line writes it: "32" or "full".</summary>
     public static string Name(int batchSize) =>
         batchSize == BatchSizeSweep.FullBatch ? "full" : batchSize.ToString(CultureInfo.InvariantCulture);
@@ -32,6 +41,6 @@ internal static class Arguments
     public static void PrintUsage() =>
         Console.Error.WriteLine("Usage: dotnet run -c Release --project examples/BatchSizeSweep [-- --data DIR] " +
                                 "[--budget-seconds S (default 20) | --epochs N] [--batch-sizes 1,8,32,128,512,full] " +
-                                "[--out DIR (default batch-size-sweep)] [--target-loss L] [--seed N] [--no-adaptive] [--start-batch B (default 32)] " +
+                                "[--out DIR (default batch-size-sweep)] [--target-loss L] [--seed N | --seeds 1,2,3] [--no-adaptive] [--start-batch B (default 32)] " +
                                 "[--max-batch B (default 1024)] [--lr-scaling None|Linear|SquareRoot|AdaScale]");
 }

@@ -59,7 +59,14 @@ public static class SweepReport
     public static double? DefaultTarget(BatchSizeSweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        double[] lowest = result.Entries
+        return DefaultTarget(result.Entries);
+    }
+
+    /// <summary><see cref="DefaultTarget(BatchSizeSweepResult)"/> over any runs, e.g. those of several seeds' sweeps.</summary>
+    public static double? DefaultTarget(IEnumerable<BatchSizeSweepEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        double[] lowest = entries
             .Select(e => e.Model.History.Select(h => h.ValidationLoss ?? double.NaN).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Min())
             .Where(double.IsFinite).Order().ToArray();
         if (lowest.Length == 0)

@@ -80,12 +80,13 @@ public static class BatchSizeSweep
         };
         var trainer = new NeuralNetworkTrainer((IHostEnvironment)mlContext, task, runOptions);
         clock.Start();
-        var model = trainer.Fit(train, validation).Model;
+        var transformer = trainer.Fit(train, validation);
         clock.Stop();
+        var model = transformer.Model;
         // An adaptive run's buffers are those of its largest batch.
         int largest = model.History.Max(h => h.BatchSize);
         int effectiveBatchSize = (int)Math.Min(largest, Math.Max(1, model.History[0].Rows));
-        return new BatchSizeSweepEntry(batchSize, effectiveBatchSize, adaptive, model, clock.Elapsed, liveBytes,
+        return new BatchSizeSweepEntry(batchSize, effectiveBatchSize, adaptive, transformer, clock.Elapsed, liveBytes,
             TrainingMemory.Bytes(model.Layout, effectiveBatchSize, runOptions), sweep.TargetValidationLoss);
     }
 }

@@ -3,14 +3,14 @@ namespace MlNetMiniBatch;
 /// <summary>One batch size's run in a <see cref="BatchSizeSweep"/>.</summary>
 public sealed class BatchSizeSweepEntry
 {
-    internal BatchSizeSweepEntry(int requestedBatchSize, int batchSize, bool isAdaptive, NeuralNetworkModelParameters model, TimeSpan wallTime,
-        long peakManagedBytes, long trainingBufferBytes, double? target)
+    internal BatchSizeSweepEntry(int requestedBatchSize, int batchSize, bool isAdaptive, NeuralNetworkPredictionTransformer transformer,
+        TimeSpan wallTime, long peakManagedBytes, long trainingBufferBytes, double? target)
     {
         RequestedBatchSize = requestedBatchSize;
         BatchSize = batchSize;
         IsAdaptive = isAdaptive;
-        Model = model;
-        var history = model.History;
+        Transformer = transformer;
+        var history = Model.History;
         Epochs = history.Count;
         Updates = history.Sum(h => (long)h.Iterations);
         WallTime = wallTime;
@@ -37,7 +37,7 @@ public sealed class BatchSizeSweepEntry
     /// <summary>The same run measured against another target validation loss (time, updates and epochs to it recomputed
     /// from the history).</summary>
     internal BatchSizeSweepEntry WithTarget(double? target) =>
-        new(RequestedBatchSize, BatchSize, IsAdaptive, Model, WallTime, PeakManagedBytes, TrainingBufferBytes, target);
+        new(RequestedBatchSize, BatchSize, IsAdaptive, Transformer, WallTime, PeakManagedBytes, TrainingBufferBytes, target);
 
     /// <summary>Whether this is the run with AdaptiveBatchSize on (see <see cref="EpochSummary.BatchSize"/> in the
     /// history for each epoch's size).</summary>
@@ -52,7 +52,10 @@ public sealed class BatchSizeSweepEntry
     public int BatchSize { get; }
 
     /// <summary>The trained model, with its full history.</summary>
-    public NeuralNetworkModelParameters Model { get; }
+    public NeuralNetworkModelParameters Model => Transformer.Model;
+
+    /// <summary>The trained transformer: scores other data (e.g. a test set) with this run's final weights.</summary>
+    public NeuralNetworkPredictionTransformer Transformer { get; }
 
     /// <summary>Epochs trained.</summary>
     public int Epochs { get; }

@@ -16,11 +16,26 @@ namespace MlNetMiniBatch.Training;
 /// 16-float block in every <see cref="BlockStride"/>, which cuts the extra memory traffic per batch to 1/BlockStride
 /// of a pass over the gradient; which block of each stride is drawn from (seed, epoch, stride), so the sample covers
 /// other units every epoch and both sums, sampled alike, keep an unbiased ratio. Last partial batches are left out.
+/// An epoch reports no estimate when it cannot tell |G|² from zero: B_simple divides by |G|², so an estimate of |G|²
+/// lost in its own noise gives any value up to infinity (an epoch of a few large batches read 2,870 one epoch and
+/// 886,000 the next). Each group of batches gives its own unbiased |G|² estimate; below <see cref="MinimumGroups"/>
+/// groups their spread is not known well enough, and otherwise the mean must exceed its standard error: within one
+/// standard error of zero, |G|² could as well be zero and the noise scale infinite, and the values such epochs read
+/// are the wild ones (on pure noise, the values reported fell from a range up to 184,000 to one under 3,000).
 /// </summary>
 internal sealed class GradientNoiseEstimator
 {
     internal const int BatchesPerGroup = 4;
     internal const int BlockSize = 16, BlockStride = 8;
+
+    /// <summary>Fewest groups of <see cref="BatchesPerGroup"/> batches an epoch needs for an estimate: with fewer, the
+    /// spread of their |G|² estimates (1 or 2 degrees of freedom) says little about the mean's error.</summary>
+    internal const int MinimumGroups = 4;
+
+    /// <summary>Standard errors by which the epoch's |G|² estimate must exceed zero for its ratio to be reported. One,
+    /// not two: during training the gradient also changes across the epoch, which widens the groups' spread, and two
+    /// standard errors dropped mid-training epochs whose estimates were sound.</summary>
+    internal const double SignificanceLevel = 1;
 
     /// <summary>Above this many parameters the estimator samples blocks. The full pass costs about as much per
     /// parameter as an optimizer step, so its share of a batch falls with the batch size, not the model size; up to
@@ -35,6 +50,8 @@ internal sealed class GradientNoiseEstimator
     private readonly float[] _groupSum;
     private int _inGroup, _groups, _batchSize;
     private double _smallNormInGroup, _smallNormSum, _bigNormSum;
+    // Running (co)variances of the groups' small and big norms (Welford): the spread of the per-group |G|² estimates.
+    private double _smallSquares, _bigSquares, _crossProducts;
 
     /// <param name="fullSampleLimit">Tests only: the parameter count up to which every parameter is measured.</param>
     public GradientNoiseEstimator(int parameterCount, int seed, int fullSampleLimit = FullSampleLimit)
@@ -55,6 +72,7 @@ internal sealed class GradientNoiseEstimator
         Array.Clear(_groupSum);
         _inGroup = _groups = 0;
         _smallNormInGroup = _smallNormSum = _bigNormSum = 0;
+        _smallSquares = _bigSquares = _crossProducts = 0;
         ulong stream = CounterRandom.Hash(_seed ^ 0x6E6F697365UL, (ulong)(uint)epoch); // "noise": apart from dropout's streams
         for (int s = 0; s < _blockStarts.Length; s++)
         {
@@ -72,26 +90,41 @@ internal sealed class GradientNoiseEstimator
         if (++_inGroup < BatchesPerGroup)
             return;
         const double k = BatchesPerGroup;
-        _bigNormSum += TensorPrimitives.SumOfSquares<float>(_groupSum) / (k * k);
-        _smallNormSum += _smallNormInGroup / k;
+        double big = TensorPrimitives.SumOfSquares<float>(_groupSum) / (k * k), small = _smallNormInGroup / k;
+        double smallDeviation = small - (_groups > 0 ? _smallNormSum / _groups : 0), bigDeviation = big - (_groups > 0 ? _bigNormSum / _groups : 0);
+        _bigNormSum += big;
+        _smallNormSum += small;
         _groups++;
+        double smallShift = small - _smallNormSum / _groups, bigShift = big - _bigNormSum / _groups;
+        _smallSquares += smallDeviation * smallShift;
+        _bigSquares += bigDeviation * bigShift;
+        _crossProducts += smallDeviation * bigShift;
         Array.Clear(_groupSum);
         _inGroup = 0;
         _smallNormInGroup = 0;
     }
 
     /// <summary>The epoch's estimate, <paramref name="rows"/> being the rows the epoch drew its batches from; null with
-    /// too few batches or a non-positive |G|² estimate (gradient lost in noise).</summary>
+    /// fewer than <see cref="MinimumGroups"/> groups of batches or a |G|² estimate within <see cref="SignificanceLevel"/>
+    /// standard errors of zero (gradient lost in noise).</summary>
     public double? EpochEstimate(long rows)
     {
-        if (_groups == 0)
+        if (_groups < MinimumGroups)
             return null;
         double small = _batchSize, big = BatchesPerGroup * small, n = Math.Max(rows, (long)big);
         double smallNorm = _smallNormSum / _groups, bigNorm = _bigNormSum / _groups;
         double cSmall = NoiseFactor(small, n), cBig = NoiseFactor(big, n);
         double trace = Math.Max(0, (smallNorm - bigNorm) / (cSmall - cBig));
         double gradientSquare = smallNorm - cSmall * trace;
-        return gradientSquare > 0 ? trace / gradientSquare : null;
+        return gradientSquare > 0 && gradientSquare > SignificanceLevel * GradientSquareStandardError(cSmall, cBig) ? trace / gradientSquare : null;
+    }
+
+    /// <summary>Standard error of the mean of the groups' |G|² estimates (cSmall·big − cBig·small) / (cSmall − cBig).</summary>
+    private double GradientSquareStandardError(double cSmall, double cBig)
+    {
+        double n = _groups - 1, d = cSmall - cBig;
+        double variance = (cSmall * cSmall * _bigSquares + cBig * cBig * _smallSquares - 2 * cSmall * cBig * _crossProducts) / (n * d * d);
+        return Math.Sqrt(Math.Max(0, variance) / _groups);
     }
 
     /// <summary>E|G_x|² = |G|² + NoiseFactor(x, N)·tr(Σ) for a batch of x rows drawn without replacement from N.</summary>
