@@ -93,8 +93,10 @@ internal sealed class ShuffleStore : IDisposable
         var batch = new Batch(batchRows, d);
         var record = new byte[ShuffleRecord.MaxBytes(d)];
         using var files = new ShardFiles(NextPath, shardCount, (int)Math.Min(WriteBufferBytes, MemoryLimit / (2 * shardCount)));
+        var garbage = new SourceGarbage(MemoryLimit);
         while (read(batch))
         {
+            garbage.AfterBatch();
             for (int i = 0; i < batch.Count; i++)
             {
                 int length = ShuffleRecord.Encode(batch.Features.AsSpan(i * d, d), batch.Targets[i], batch.Weights[i], record);
