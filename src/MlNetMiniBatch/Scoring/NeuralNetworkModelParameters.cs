@@ -45,7 +45,7 @@ public sealed class NeuralNetworkModelParameters
     public NeuralNetworkTask Task { get; }
 
     /// <summary>Units per layer: the feature count first, then each hidden layer, then the outputs
-    /// (the class count for multiclass, 1 for binary and regression).</summary>
+    /// (the class count for multiclass, k for multi-output regression, 1 for binary and regression).</summary>
     public IReadOnlyList<int> LayerSizes => Layout.Sizes;
 
     /// <summary>Number of features the network reads.</summary>
@@ -127,7 +127,8 @@ public sealed class NeuralNetworkModelParameters
     /// Input: <paramref name="featureColumnName"/>, float [N, <see cref="InputSize"/>]. Outputs, named and computed like
     /// the transformer's columns: multiclass "Score" (float [N, K] probabilities) and "PredictedLabel" (uint32 [N, 1],
     /// the 1-based class index as an ML.NET key; <see cref="ClassNames"/> names them); binary "Score" (logit),
-    /// "Probability" (float [N, 1]) and "PredictedLabel" (bool [N, 1]); regression "Score" (float [N, 1], label units).
+    /// "Probability" (float [N, 1]) and "PredictedLabel" (bool [N, 1]); regression "Score" (float [N, 1], label units);
+    /// multi-output regression "Score" (float [N, k], label units).
     /// The task and class names are also stored in the model's metadata_props. To export a whole ML.NET pipeline
     /// (featurization included) use <c>mlContext.Model.ConvertToOnnx</c> instead.
     /// </summary>

@@ -14,7 +14,7 @@ namespace MlNetMiniBatch;
 /// ### Trainer characteristics
 /// | | |
 /// | -- | -- |
-/// | Machine learning task | Multiclass classification, binary classification, regression |
+/// | Machine learning task | Multiclass classification, binary classification, regression (one output, or multi-output for a vector label) |
 /// | Is normalization required? | Yes: add NormalizeMinMax or NormalizeMeanVariance for features on very different scales |
 /// | Is caching required? | No, but AppendCacheCheckpoint lets every epoch reshuffle the rows |
 /// | Required NuGet in addition to Microsoft.ML | MlNetMiniBatch |
