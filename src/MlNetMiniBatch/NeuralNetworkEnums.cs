@@ -9,6 +9,9 @@ public enum NeuralNetworkTask
     BinaryClassification,
     /// <summary>A Single label: one linear output, mean squared error.</summary>
     Regression,
+    /// <summary>A known-size vector of k Single labels: k linear outputs, each standardised separately, the mean over
+    /// outputs of their squared errors. The regression catalog's trainer picks it for a vector label.</summary>
+    MultiOutputRegression,
 }
 
 /// <summary>The update rule applied after each mini-batch.</summary>

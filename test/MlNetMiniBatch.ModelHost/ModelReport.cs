@@ -34,7 +34,7 @@ public static class ModelReport
             yield return $"B{l}={Bits(m.GetBiases(l).Span)}";
         }
         yield return $"classes={(m.ClassNames is null ? "null" : string.Join("|", m.ClassNames))}";
-        yield return $"label={Bits(m.LabelMean)} {Bits(m.LabelStandardDeviation)}";
+        yield return $"label={Bits(m.LabelMeans.ToArray())} {Bits(m.LabelStandardDeviations.ToArray())}";
         yield return $"stop={m.StopReason} best={m.BestEpoch}";
         foreach (var e in m.History)
             yield return $"epoch {e.Epoch} it={e.Iterations} rows={e.Rows} lr={Bits(e.LearningRate)} loss={BitConverter.DoubleToInt64Bits(e.TrainLoss):X} " +
@@ -70,6 +70,12 @@ public static class ModelReport
                 lines.Add($"engine.PredictedLabel={string.Join(" ", outputs.Select(o => o.PredictedLabel))}");
                 lines.Add($"engine.Score={string.Join(" ", outputs.Select(o => Bits(o.Score)))}");
                 lines.Add($"engine.Probability={string.Join(" ", outputs.Select(o => Bits(o.Probability)))}");
+                break;
+            }
+            case NeuralNetworkTask.MultiOutputRegression:
+            {
+                var engine = ml.Model.CreatePredictionEngine<FourFeatures, MultiOutputOut>(model);
+                lines.Add($"engine.Score={string.Join(" ", inputs.Select(r => Bits(engine.Predict(r).Score)))}");
                 break;
             }
             default:
@@ -152,4 +158,9 @@ public sealed class BinaryOut
 public sealed class RegressionOut
 {
     public float Score { get; set; }
+}
+
+public sealed class MultiOutputOut
+{
+    public float[] Score { get; set; } = [];
 }

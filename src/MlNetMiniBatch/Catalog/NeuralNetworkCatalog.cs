@@ -52,9 +52,10 @@ public static class NeuralNetworkCatalog
         NeuralNetworkOptions options)
         => new(MlNetInternals.GetEnvironment(catalog), NeuralNetworkTask.BinaryClassification, options);
 
-    /// <summary>Regression neural network: one linear output giving <c>Score</c>.</summary>
+    /// <summary>Regression neural network: one linear output giving <c>Score</c>; for a label that is a known-size vector
+    /// of k Single, k outputs (multi-output regression), <c>Score</c> then being a vector of k.</summary>
     /// <param name="catalog">The regression trainer catalog.</param>
-    /// <param name="labelColumnName">Label column: Single (or Double).</param>
+    /// <param name="labelColumnName">Label column: Single (or Double), or a known-size vector of Single.</param>
     /// <param name="featureColumnName">Feature column: a known-size vector of Single.</param>
     /// <param name="exampleWeightColumnName">Optional column of per-row weights (Single); null weighs every row 1.</param>
     /// <param name="hiddenLayers">Units per hidden layer; null means { 128 }.</param>
@@ -68,7 +69,7 @@ public static class NeuralNetworkCatalog
 
     /// <summary>Regression neural network with all options.</summary>
     /// <param name="catalog">The regression trainer catalog.</param>
-    /// <param name="options">Trainer options; the label column must be Single or Double.</param>
+    /// <param name="options">Trainer options; the label column must be Single or Double, or a known-size vector of Single.</param>
     public static NeuralNetworkTrainer NeuralNetwork(this RegressionCatalog.RegressionTrainers catalog, NeuralNetworkOptions options)
         => new(MlNetInternals.GetEnvironment(catalog), NeuralNetworkTask.Regression, options);
 

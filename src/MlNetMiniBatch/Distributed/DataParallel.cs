@@ -23,11 +23,11 @@ internal sealed class DataParallel
     /// that nobody is left waiting and the job need not be aborted.</summary>
     public bool StoppingTogether { get; private set; }
 
-    private DataParallel(ICommunicator world, DistributedTraining mode, int featureCount)
+    private DataParallel(ICommunicator world, DistributedTraining mode, int featureCount, int targetCount)
     {
         _world = world;
         Mode = mode;
-        _empty = new Batch(0, featureCount);
+        _empty = new Batch(0, featureCount, targetCount);
     }
 
     public int Rank => _world.Rank;
@@ -40,10 +40,10 @@ internal sealed class DataParallel
     public DistributedTraining Mode { get; }
 
     /// <summary>Tests: a group over <paramref name="world"/> without options.</summary>
-    internal static DataParallel ForTests(ICommunicator world, DistributedTraining mode) => new(world, mode, featureCount: 1);
+    internal static DataParallel ForTests(ICommunicator world, DistributedTraining mode) => new(world, mode, featureCount: 1, targetCount: 1);
 
     /// <summary>The run's group of ranks, or null when it trains in one process; logs which, in one line.</summary>
-    public static DataParallel? Start(NeuralNetworkOptions options, int featureCount, IChannel channel)
+    public static DataParallel? Start(NeuralNetworkOptions options, int featureCount, int targetCount, IChannel channel)
     {
         var (world, mode, automatic) = DistributedTraining.Resolve(options.Distributed);
         string how = automatic ? "(started by mpirun with more than one rank)" : "(NeuralNetworkOptions.Distributed)";
@@ -63,7 +63,7 @@ internal sealed class DataParallel
         string checks = mode.ChecksumInterval > 0 ? $"; weights compared across ranks every {mode.ChecksumInterval} updates" : "";
         channel.Info(MessageSensitivity.None,
             $"NeuralNetwork distributed: MPI {how}, rank {world.Rank} of {world.Size}; BatchSize {options.BatchSize} rows per update summed over all ranks, {data}{checks}.");
-        return new DataParallel(world, mode, featureCount);
+        return new DataParallel(world, mode, featureCount, targetCount);
     }
 
     /// <summary>The rows [Start, End) of every global batch of <paramref name="batchSize"/> rows that this rank trains:
@@ -79,7 +79,7 @@ internal sealed class DataParallel
         var (start, end) = Share(batchSize);
         if (Mode.PerRankData)
             return (reader, end - start);
-        _whole ??= new Batch(Math.Min(batchSize, 1024), _empty.FeatureCount);
+        _whole ??= new Batch(Math.Min(batchSize, 1024), _empty.FeatureCount, _empty.TargetCount);
         return (new ShardReader(reader, _whole, start, end), batchSize);
     }
 
@@ -162,10 +162,15 @@ internal sealed class DataParallel
         Agree("epochs already done", state.EpochsDone,
             $"With ResumeFromCheckpoint every rank must read the same checkpoint (0: none found in '{checkpointDirectory}'): put " +
             "CheckpointDirectory on a file system all machines share, or copy rank 0's checkpoint to every machine.");
+        Agree("label scaling pairs", state.TargetScaling.Count,
+            "Every rank must train on a label of the same width.");
         _world.Broadcast(state.Parameters, root: 0);
-        Span<float> scaling = [state.LabelMean, state.LabelStandardDeviation];
+        int pairs = state.TargetScaling.Count;
+        var scaling = new float[2 * pairs];
+        state.TargetScaling.Mean.CopyTo(scaling);
+        state.TargetScaling.StandardDeviation.CopyTo(scaling.AsSpan(pairs));
         _world.Broadcast(scaling, root: 0);
-        (state.LabelMean, state.LabelStandardDeviation) = (scaling[0], scaling[1]);
+        state.TargetScaling = new Tasks.TargetScaling(scaling[..pairs], scaling[pairs..]);
     }
 
     /// <summary>Throws on every rank, listing each rank's value, unless all ranks have the same <paramref name="value"/>.</summary>

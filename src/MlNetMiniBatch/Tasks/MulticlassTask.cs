@@ -189,13 +189,7 @@ internal sealed class MulticlassTask : TrainingTask
 
     public override Delegate Getter(string name, int k, float[] scored, Func<int> currentRow, Action? beforeRead) => name switch
     {
-        ScoreColumns.Score => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-        {
-            beforeRead?.Invoke();
-            var editor = VBufferEditor.Create(ref dst, k);
-            scored.AsSpan(currentRow() * k, k).CopyTo(editor.Values);
-            dst = editor.Commit();
-        }),
+        ScoreColumns.Score => RowVector(k, scored, currentRow, beforeRead),
         ScoreColumns.PredictedLabel => Getter(beforeRead, () => PredictedKey(scored.AsSpan(currentRow() * k, k))),
         _ => throw NotAnOutput(name),
     };

@@ -37,7 +37,7 @@ internal sealed class RegressionTask : TrainingTask
     public override TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
     {
         var (mean, standardDeviation) = DataScans.LabelStatistics(train, columns, cancellation);
-        return new TargetScaling([mean], [standardDeviation]);
+        return new TargetScaling(mean, standardDeviation);
     }
 
     /// <summary>loss = (z − y)²; dz = 2(z − y).</summary>
@@ -119,14 +119,18 @@ internal sealed class RegressionTask : TrainingTask
         _ => throw NotAnOutput(name),
     };
 
-    public override void EmitOnnxOutputs(OnnxGraph graph, NeuralNetworkModelParameters model, string logits)
+    public override void EmitOnnxOutputs(OnnxGraph graph, NeuralNetworkModelParameters model, string logits) =>
+        EmitScore(graph, model, logits, NumberDataViewType.Single);
+
+    /// <summary>Score = logits · LabelStandardDeviation + LabelMean, one pair per output (broadcast over the rows).</summary>
+    internal static void EmitScore(OnnxGraph graph, NeuralNetworkModelParameters model, string logits, DataViewType scoreType)
     {
         var scaling = model.TargetScaling;
         string std = graph.Initializer("NeuralNetwork.LabelStandardDeviation", scaling.StandardDeviation, [scaling.Count]);
         string mean = graph.Initializer("NeuralNetwork.LabelMean", scaling.Mean, [scaling.Count]);
         string scaled = graph.Intermediate("NeuralNetwork.Scaled", NumberDataViewType.Single);
         graph.Node("Mul", [logits, std], [scaled]);
-        string score = graph.Output(ScoreColumns.Score, NumberDataViewType.Single);
+        string score = graph.Output(ScoreColumns.Score, scoreType);
         graph.Node("Add", [scaled, mean], [score]);
     }
 }

@@ -8,7 +8,7 @@ namespace MlNetMiniBatch.Tasks;
 /// Everything that depends on what the network predicts, in one object per task, so that training, reading, scoring,
 /// persistence and ONNX export never ask which task they serve: the label's checks, the output layer's width, the
 /// target transform, the loss, the metrics, the output columns and their getters, and the ONNX tail. A new task is one
-/// subclass plus its entry in <see cref="For"/>. Instances hold no state and are shared.
+/// subclass plus its entry in <see cref="For(NeuralNetworkTask)"/>. Instances hold no state and are shared.
 /// </summary>
 internal abstract class TrainingTask
 {
@@ -21,7 +21,16 @@ internal abstract class TrainingTask
         NeuralNetworkTask.MulticlassClassification => MulticlassTask.Instance,
         NeuralNetworkTask.BinaryClassification => BinaryTask.Instance,
         NeuralNetworkTask.Regression => RegressionTask.Instance,
+        NeuralNetworkTask.MultiOutputRegression => MultiOutputRegressionTask.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task."),
+    };
+
+    /// <summary>The task a trainer of <paramref name="task"/> runs on a label that is a vector or not: a catalog's trainer
+    /// serves both (a vector label picks the task's vector variant).</summary>
+    public static TrainingTask For(NeuralNetworkTask task, bool vectorLabel) => (task, vectorLabel) switch
+    {
+        (NeuralNetworkTask.Regression, true) => MultiOutputRegressionTask.Instance,
+        _ => For(task),
     };
 
     /// <summary>Lets internal callers (and tests) pass the public tag where a task object is wanted.</summary>
@@ -76,7 +85,8 @@ internal abstract class TrainingTask
     /// <summary>Returns Σ weight·loss over the rows; writes dLoss/dLogits, each row's scaled by weight / totalWeight, into
     /// <paramref name="gradient"/> unless it is empty.</summary>
     /// <param name="logits">rows × outputs.</param>
-    /// <param name="targets">One per row, as the reader wrote it (class index, 0/1 or standardised target).</param>
+    /// <param name="targets">rows × TargetCount (the label's width, 1 for a scalar), as the reader wrote them (class index,
+    /// 0/1 or standardised target).</param>
     public abstract double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
         int rows, int outputs, double totalWeight, Span<float> gradient);
 
@@ -143,6 +153,16 @@ internal abstract class TrainingTask
         beforeRead?.Invoke();
         dst = read();
     };
+
+    /// <summary>A getter of a vector output: row currentRow()'s <paramref name="width"/> values of <paramref name="scored"/>.</summary>
+    protected static ValueGetter<VBuffer<float>> RowVector(int width, float[] scored, Func<int> currentRow, Action? beforeRead) =>
+        (ref VBuffer<float> dst) =>
+        {
+            beforeRead?.Invoke();
+            var editor = VBufferEditor.Create(ref dst, width);
+            scored.AsSpan(currentRow() * width, width).CopyTo(editor.Values);
+            dst = editor.Commit();
+        };
 
     protected static ArgumentOutOfRangeException NotAnOutput(string name) => new(nameof(name), name, "Not an output column of this model.");
 }

@@ -19,7 +19,7 @@ internal sealed class EpochRunner
     private readonly float[] _parameters;
     private readonly Optimizer _optimizer;
     private readonly float _l2;
-    private readonly float _labelMean, _labelStd;
+    private readonly TargetScaling _scaling;
     private readonly int _seed, _threads, _evaluationBatchSize;
     private readonly Batch _batch, _nextBatch;
     private readonly LayerBuffers _buffers;
@@ -32,6 +32,13 @@ internal sealed class EpochRunner
     /// <param name="group">The ranks of a distributed run, or null in one process.</param>
     public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
         Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows, DataParallel? group = null)
+        : this(task, options, network, parameters, optimizer, TargetScaling.Of(labelMean, labelStd), targetCount: 1, seed, knownRows, group)
+    {
+    }
+
+    /// <param name="targetCount">Target values per row (TrainingColumns.TargetCount).</param>
+    public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
+        Optimizer optimizer, TargetScaling scaling, int targetCount, int seed, long? knownRows, DataParallel? group = null)
     {
         _group = group;
         _task = task;
@@ -40,8 +47,7 @@ internal sealed class EpochRunner
         _parameters = parameters;
         _optimizer = optimizer;
         _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
-        _labelMean = labelMean;
-        _labelStd = labelStd;
+        _scaling = scaling;
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
@@ -49,12 +55,12 @@ internal sealed class EpochRunner
         // Buffers start at the first epoch's size and grow with the batch; an adaptive run never reads more than
         // MaximumBatchSize rows at once, which bounds them.
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
-        _batch = new Batch(capacity, layout.InputSize);
-        _nextBatch = new Batch(capacity, layout.InputSize);
+        _batch = new Batch(capacity, layout.InputSize, targetCount);
+        _nextBatch = new Batch(capacity, layout.InputSize, targetCount);
         _buffers = new LayerBuffers(layout, capacity);
         _gradient = new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
-        _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
+        _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
     }
 
@@ -179,7 +185,7 @@ internal sealed class EpochRunner
     /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize)
     {
-        var reader = source.Open(shuffleSeed, _labelMean, _labelStd);
+        var reader = source.Open(shuffleSeed, _scaling);
         if (_group is not null)
             (reader, batchSize) = _group.Shard(reader, batchSize);
         return new(source, reader, _batch, _nextBatch, batchSize, prefetch: _threads > 1);

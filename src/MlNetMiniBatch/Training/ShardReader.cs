@@ -18,11 +18,11 @@ internal sealed class ShardReader(IBatchReader inner, Batch whole, int start, in
             batch.Count = 0;
             return false;
         }
-        int from = Math.Min(start, whole.Count), rows = Math.Min(end, whole.Count) - from, d = whole.FeatureCount;
+        int from = Math.Min(start, whole.Count), rows = Math.Min(end, whole.Count) - from, d = whole.FeatureCount, k = whole.TargetCount;
         if (rows > batch.Capacity)
             batch.Grow(rows);
         whole.Features.AsSpan(from * d, rows * d).CopyTo(batch.Features);
-        whole.Targets.AsSpan(from, rows).CopyTo(batch.Targets);
+        whole.Targets.AsSpan(from * k, rows * k).CopyTo(batch.Targets);
         whole.Weights.AsSpan(from, rows).CopyTo(batch.Weights);
         batch.Count = rows;
         return true;

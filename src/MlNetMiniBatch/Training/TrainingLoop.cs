@@ -30,7 +30,7 @@ internal sealed class TrainingLoop
         TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel, int seed)
     {
         _options.ValidateFor(_task, columns.ClassCount, validation is not null);
-        var group = DataParallel.Start(_options, columns.FeatureCount, _channel);
+        var group = DataParallel.Start(_options, columns.FeatureCount, columns.TargetCount, _channel);
         try
         {
             return Train(train, columns, validation, validationColumns, initialModel, seed, group);
@@ -63,10 +63,10 @@ internal sealed class TrainingLoop
         using var trainSource = DataSource.Training(train, columns, _options, split);
         var validationSource = validation is not null ? DataSource.Validation(validation, validationColumns!, _options)
             : split is not null ? DataSource.HeldOut(train, columns, _options, split) : null;
-        DataReadException.WhileDealing(() => trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel));
+        DataReadException.WhileDealing(() => trainSource.PrepareShuffle(seed, state.TargetScaling, _channel));
 
         long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
-        var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
+        var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.TargetScaling, columns.TargetCount,
             seed, trainingRows, group);
         int firstEpoch = state.EpochsDone + 1;
         var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, _options.Epochs);
@@ -129,13 +129,12 @@ internal sealed class TrainingLoop
     private TrainingState Start(IDataView train, TrainingColumns columns, bool hasValidationData, NeuralNetworkModelParameters? initialModel, int seed)
     {
         var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
-        var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
-            : _task.FitTargetScaling(train, columns, _options.CancellationToken).Single;
+        var scaling = initialModel?.TargetScaling ?? _task.FitTargetScaling(train, columns, _options.CancellationToken);
         return new TrainingState
         {
             Key = TrainingStateKey.For(_task.Kind, _options, columns, hasValidationData, seed), Seed = seed, Task = _task.Kind,
             Layout = layout, Activation = activation, Parameters = parameters, ClassValues = columns.ClassValues ?? initialModel?.ClassValues,
-            LabelMean = labelMean, LabelStandardDeviation = labelStd,
+            TargetScaling = scaling,
             TrainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart: initialModel is not null),
             History = [], Optimizer = Optimizer.Create(_options, layout), LearningRate = _options.EffectiveLearningRate,
         };

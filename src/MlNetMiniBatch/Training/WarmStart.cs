@@ -29,8 +29,9 @@ internal static class WarmStart
         }
         if (initial.Layout.OutputSize != outputs)
             throw new ArgumentException(
-                $"The initial model predicts {initial.Layout.OutputSize} classes, but label '{columns.Label.Name}' has {outputs}. " +
-                "Warm start needs the same label key mapping as the run that produced the model.", "initialModel");
+                $"The initial model has {initial.Layout.OutputSize} outputs, but label '{columns.Label.Name}' needs {outputs} " +
+                $"({(columns.TargetCount > 1 ? "one per element of the vector label" : "one per class")}). Warm start needs the same label " +
+                "(the same key mapping, or the same vector width) as the run that produced the model.", "initialModel");
         return parameters;
     }
 

@@ -20,7 +20,7 @@ public sealed class GradientCheckTests
     [DynamicData(nameof(Cases))]
     public void BackwardMatchesFiniteDifferences(NeuralNetworkActivation activation, NeuralNetworkTask task)
     {
-        int outputs = task == NeuralNetworkTask.MulticlassClassification ? 3 : 1;
+        int outputs = task is NeuralNetworkTask.MulticlassClassification or NeuralNetworkTask.MultiOutputRegression ? 3 : 1;
         CheckGradient(new[] { 17, 33, 3, outputs }, activation, task, rows: 5, l2: 0);
     }
 
@@ -59,7 +59,8 @@ public sealed class GradientCheckTests
         for (int l = 0; l < layout.LayerCount; l++) // non-zero biases exercise the bias gradient
             foreach (ref float b in layout.Bias(parameters.AsSpan(), l)) b = 0.1f * Synthetic.Gaussian(random);
         var input = Enumerable.Range(0, rows * sizes[0]).Select(_ => Synthetic.Gaussian(random)).ToArray();
-        var targets = Enumerable.Range(0, rows).Select(_ => task switch
+        int targetCount = task == NeuralNetworkTask.MultiOutputRegression ? rows * sizes[^1] : rows; // one per output, or per row
+        var targets = Enumerable.Range(0, targetCount).Select(_ => task switch
         {
             NeuralNetworkTask.MulticlassClassification => random.Next(sizes[^1]),
             NeuralNetworkTask.BinaryClassification => random.Next(2),

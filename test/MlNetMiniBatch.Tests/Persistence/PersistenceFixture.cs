@@ -6,9 +6,10 @@ using Microsoft.ML.Data;
 namespace MlNetMiniBatch.Tests.Persistence;
 
 /// <summary>
-/// Three small trained pipelines (one per task) over four named scalar features X0..X3, built once and shared by the
+/// Small trained pipelines (one per task) over four named scalar features X0..X3, built once and shared by the
 /// persistence, ONNX and feature-importance tests: Concatenate → NormalizeMinMax → NeuralNetwork (multiclass adds
-/// MapKeyToValue on the prediction). X3 is pure noise.
+/// MapKeyToValue on the prediction). X3 is pure noise. Multi-output regression predicts (Target, Wide, Narrow), three
+/// targets of very different scales, from a label made by Concatenate (which gives it their names as SlotNames).
 /// </summary>
 internal static class PersistenceFixture
 {
@@ -21,6 +22,8 @@ internal static class PersistenceFixture
         public string Class { get; set; } = "";
         public bool Flag { get; set; }
         public float Target { get; set; }
+        public float Wide { get; set; }
+        public float Narrow { get; set; }
     }
 
     /// <summary>Scoring input: the features only.</summary>
@@ -49,6 +52,8 @@ internal static class PersistenceFixture
                 X0 = x0, X1 = x1, X2 = x2, X3 = x3, Class = label,
                 Flag = x0 / 3 * x1 * 2 + x2 / 20 > 0,
                 Target = 5 * MathF.Sin(x0 / 3) + 4 * x1 * x1 - x2 / 5 + 20,
+                Wide = 300 * x1 - 20 * x2 + 1000,
+                Narrow = 0.001f * MathF.Tanh(x0 / 3 - x2 / 10),
             };
         }).ToArray();
     }
@@ -65,7 +70,11 @@ internal static class PersistenceFixture
         new(() => Train(NeuralNetworkTask.MulticlassClassification)),
         new(() => Train(NeuralNetworkTask.BinaryClassification)),
         new(() => Train(NeuralNetworkTask.Regression)),
+        new(() => Train(NeuralNetworkTask.MultiOutputRegression)),
     ];
+
+    /// <summary>The multi-output regression's label columns, in slot order.</summary>
+    public static readonly string[] MultiOutputTargets = ["Target", "Wide", "Narrow"];
 
     public static Trained Get(NeuralNetworkTask task) => Cache[(int)task].Value;
 
@@ -97,6 +106,7 @@ internal static class PersistenceFixture
         {
             NeuralNetworkTask.MulticlassClassification => ml.Transforms.Conversion.MapValueToKey("Label", "Class").Fit(raw).Transform(raw),
             NeuralNetworkTask.BinaryClassification => ml.Transforms.CopyColumns("Label", "Flag").Fit(raw).Transform(raw),
+            NeuralNetworkTask.MultiOutputRegression => ml.Transforms.Concatenate("Label", MultiOutputTargets).Fit(raw).Transform(raw),
             _ => ml.Transforms.CopyColumns("Label", "Target").Fit(raw).Transform(raw),
         };
         data = ml.Data.Cache(data);

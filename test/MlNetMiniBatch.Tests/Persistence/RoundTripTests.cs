@@ -12,7 +12,8 @@ namespace MlNetMiniBatch.Tests.Persistence;
 public sealed class RoundTripTests
 {
     private static readonly NeuralNetworkTask[] Tasks =
-        [NeuralNetworkTask.MulticlassClassification, NeuralNetworkTask.BinaryClassification, NeuralNetworkTask.Regression];
+        [NeuralNetworkTask.MulticlassClassification, NeuralNetworkTask.BinaryClassification, NeuralNetworkTask.Regression,
+            NeuralNetworkTask.MultiOutputRegression];
 
     [TestMethod]
     public void ModelSavedHereLoadsInAnotherProcessWithBitIdenticalScores()
