@@ -9,6 +9,9 @@ public enum NeuralNetworkTask
     BinaryClassification,
     /// <summary>A Single label: one linear output, mean squared error.</summary>
     Regression,
+    /// <summary>A known-size vector of Boolean (k labels), trained by the binary catalog's NeuralNetwork: k sigmoid outputs,
+    /// the mean of their log-losses.</summary>
+    MultiLabelClassification,
 }
 
 /// <summary>The update rule applied after each mini-batch.</summary>

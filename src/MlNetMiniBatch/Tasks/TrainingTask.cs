@@ -8,7 +8,7 @@ namespace MlNetMiniBatch.Tasks;
 /// Everything that depends on what the network predicts, in one object per task, so that training, reading, scoring,
 /// persistence and ONNX export never ask which task they serve: the label's checks, the output layer's width, the
 /// target transform, the loss, the metrics, the output columns and their getters, and the ONNX tail. A new task is one
-/// subclass plus its entry in <see cref="For"/>. Instances hold no state and are shared.
+/// subclass plus its entry in <see cref="For(NeuralNetworkTask)"/>. Instances hold no mutable state and are shared.
 /// </summary>
 internal abstract class TrainingTask
 {
@@ -21,8 +21,14 @@ internal abstract class TrainingTask
         NeuralNetworkTask.MulticlassClassification => MulticlassTask.Instance,
         NeuralNetworkTask.BinaryClassification => BinaryTask.Instance,
         NeuralNetworkTask.Regression => RegressionTask.Instance,
+        NeuralNetworkTask.MultiLabelClassification => MultiLabelTask.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task."),
     };
+
+    /// <summary>The task a trainer of <paramref name="task"/> trains for a label of this shape: the binary trainer's vector
+    /// label is multi-label, trained with the options' ClassWeights as per-label positive weights.</summary>
+    public static TrainingTask For(NeuralNetworkTask task, bool vectorLabel, NeuralNetworkOptions options) =>
+        task == NeuralNetworkTask.BinaryClassification && vectorLabel ? MultiLabelTask.WithPositiveWeights(options.ClassWeights) : For(task);
 
     /// <summary>Lets internal callers (and tests) pass the public tag where a task object is wanted.</summary>
     public static implicit operator TrainingTask(NeuralNetworkTask task) => For(task);

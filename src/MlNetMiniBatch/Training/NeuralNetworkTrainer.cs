@@ -14,7 +14,7 @@ namespace MlNetMiniBatch;
 /// ### Trainer characteristics
 /// | | |
 /// | -- | -- |
-/// | Machine learning task | Multiclass classification, binary classification, regression |
+/// | Machine learning task | Multiclass classification, binary classification, multi-label classification (a vector-of-Boolean label), regression |
 /// | Is normalization required? | Yes: add NormalizeMinMax or NormalizeMeanVariance for features on very different scales |
 /// | Is caching required? | No, but AppendCacheCheckpoint lets every epoch reshuffle the rows |
 /// | Required NuGet in addition to Microsoft.ML | MlNetMiniBatch |
@@ -29,7 +29,6 @@ public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredic
 {
     private readonly IHost _host;
     private readonly NeuralNetworkOptions _options;
-    private readonly TrainingTask _task;
 
     /// <summary>Creates a trainer; the catalogs' <c>NeuralNetwork</c> methods are the usual way in.</summary>
     /// <param name="context">The MLContext whose log and seed the trainer uses.</param>
@@ -49,7 +48,6 @@ public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredic
         _options = options.Clone();
         _options.Validate();
         Task = task;
-        _task = TrainingTask.For(task);
         _host = environment.Register("NeuralNetworkTrainer");
     }
 
@@ -89,16 +87,21 @@ public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredic
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        TrainingColumns.CheckShape(inputSchema, _task, _options);
-        inputSchema.TryFind(_options.LabelColumnName, out var label);
-        return ScoreColumns.OutputShape(inputSchema, _task, label);
+        bool found = inputSchema.TryFind(_options.LabelColumnName, out var label);
+        var task = TaskFor(found && label.Kind != SchemaShape.Column.VectorKind.Scalar);
+        TrainingColumns.CheckShape(inputSchema, task, _options);
+        return ScoreColumns.OutputShape(inputSchema, task, label);
     }
+
+    /// <summary>The task of this trainer for the data's label: the binary trainer trains a vector of Booleans as multi-label.</summary>
+    private TrainingTask TaskFor(bool vectorLabel) => TrainingTask.For(Task, vectorLabel, _options);
 
     private NeuralNetworkPredictionTransformer Train(IDataView trainData, IDataView? validationData, NeuralNetworkModelParameters? initialModel)
     {
         ArgumentNullException.ThrowIfNull(trainData);
-        var columns = TrainingColumns.Bind(trainData.Schema, _task, _options, "training");
-        var validationColumns = validationData is null ? null : TrainingColumns.Bind(validationData.Schema, _task, _options, "validation");
+        var task = TaskFor(trainData.Schema.GetColumnOrNull(_options.LabelColumnName)?.Type is VectorDataViewType);
+        var columns = TrainingColumns.Bind(trainData.Schema, task, _options, "training");
+        var validationColumns = validationData is null ? null : TrainingColumns.Bind(validationData.Schema, task, _options, "validation");
         if (validationColumns is not null && (validationColumns.FeatureCount != columns.FeatureCount || validationColumns.ClassCount != columns.ClassCount))
             throw new ArgumentException(
                 $"The validation data has {validationColumns.FeatureCount} features and {validationColumns.ClassCount} label values, " +
@@ -106,7 +109,7 @@ public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredic
                 nameof(validationData));
         int seed = _options.Seed ?? _host.Rand.Next();
         using var channel = _host.Start("Training");
-        var model = new TrainingLoop(_task, _options, channel).Train(trainData, columns, validationData, validationColumns, initialModel, seed);
+        var model = new TrainingLoop(task, _options, channel).Train(trainData, columns, validationData, validationColumns, initialModel, seed);
         return new NeuralNetworkPredictionTransformer(_host, model, columns.Features.Name, trainData.Schema[columns.Features.Index].Type);
     }
 }
