@@ -108,7 +108,8 @@ public sealed class NeuralNetworkOptions
     public int? Seed { get; set; }
 
     /// <summary>Number of threads used by the kernels.</summary>
-    /// <value>Default null: all cores (<see cref="Environment.ProcessorCount"/>). At least 1.</value>
+    /// <value>Default null: all cores (<see cref="Environment.ProcessorCount"/>), shared equally by the ranks that mpirun
+    /// starts on this machine (OMPI_COMM_WORLD_LOCAL_SIZE). At least 1.</value>
     public int? NumberOfThreads { get; set; }
 
     /// <summary>What to do with rows that cannot be trained on: NaN or infinite features, a missing label
@@ -216,6 +217,13 @@ public sealed class NeuralNetworkOptions
     /// <value>Default null: <see cref="NeuralNetworkLearningRateScaling.SquareRoot"/>. Only with AdaptiveBatchSize.</value>
     public NeuralNetworkLearningRateScaling? LearningRateScaling { get; set; }
 
+    /// <summary>Whether and how one training run spreads over the processes of an MPI job (see the README, "Training
+    /// on several machines"): <see cref="DistributedTraining.Mpi"/>, <see cref="DistributedTraining.MpiPerRankData"/> or
+    /// <see cref="DistributedTraining.None"/>.</summary>
+    /// <value>Default null: <see cref="DistributedTraining.Mpi"/> when the process was started by mpirun with more than
+    /// one rank (OMPI_COMM_WORLD_SIZE &gt; 1), else single-process training, which needs no MPI library.</value>
+    public DistributedTraining? Distributed { get; set; }
+
     internal int EffectiveMinimumBatchSize => MinimumBatchSize ?? BatchSize;
 
     internal int EffectiveMaximumBatchSize => AdaptiveBatchSize ? MaximumBatchSize ?? Defaults.MaximumBatchSize : BatchSize;
@@ -229,7 +237,8 @@ public sealed class NeuralNetworkOptions
 
     internal float EffectiveL2 => L2Regularization ?? (Optimizer == NeuralNetworkOptimizer.AdamW ? Defaults.AdamWWeightDecay : 0f);
 
-    internal int EffectiveThreads => NumberOfThreads ?? Environment.ProcessorCount;
+    /// <summary>Ranks that mpirun starts on one machine share its cores.</summary>
+    internal int EffectiveThreads => NumberOfThreads ?? Math.Max(1, Environment.ProcessorCount / DistributedTraining.RanksOnThisMachine);
 
     /// <summary>Returns a copy, so a trainer is not affected by later changes to the options the user holds.</summary>
     internal NeuralNetworkOptions Clone()

@@ -17,7 +17,7 @@ internal static class PostgresStreamBench
     public const string ChildFlag = "--postgres-child";
     private const string InMemory = "memory";
     private const int Pixels = BinaryRecordDataView.Pixels;
-    private static readonly string Columns = "label, " + string.Join(", ", Enumerable.Range(0, Pixels).Select(i => $"p{i}"));
+    internal static readonly string Columns = "label, " + string.Join(", ", Enumerable.Range(0, Pixels).Select(i => $"p{i}"));
 
     public static void Run(BenchContext context)
     {
@@ -34,6 +34,7 @@ internal static class PostgresStreamBench
         string threads = options.Threads.ToString(CultureInfo.InvariantCulture);
 
         var results = new List<(string Source, long Rows, JsonElement Child)>();
+        var reads = new List<(string Source, string Mode, JsonElement Child)>();
         if (StreamBench.RunChild("in-memory", ChildFlag, connectionString, InMemory, dataDirectory, threads) is { } memory)
             results.Add(("cached in memory", rows, memory));
         foreach (int m in options.StreamMultiples)
@@ -50,22 +51,43 @@ internal static class PostgresStreamBench
             }
             if (StreamBench.RunChild(table, ChildFlag, connectionString, table, dataDirectory, threads) is { } child)
                 results.Add(($"table {m}x", rows * (long)m, child));
+            foreach (var (mode, read) in PostgresReadCost.Run(connectionString, table))
+                reads.Add(($"table {m}x", mode, read));
         }
         if (results.Count == 0) return;
 
         double memoryRate = results[0].Source == "cached in memory" ? results[0].Child.Number("rows_per_s") ?? double.NaN : double.NaN;
         var firstTable = results.FirstOrDefault(r => r.Source.StartsWith("table", StringComparison.Ordinal));
         double basePeak = firstTable.Source is null ? double.NaN : firstTable.Child.Number("peak_rss_bytes") ?? double.NaN;
-        var report = new Table("source", "rows", "peak RSS MB", "vs 1st table", "rows/s", "vs in memory", "seconds", "disk MB");
+        var report = new Table("source", "rows", "peak RSS MB", "vs 1st table", "rows/s", "vs in memory", "seconds", "disk MB",
+            "copy: heap / committed MB", "epoch: heap / committed MB", "allocated MB", "GCs 0/1/2");
         foreach (var (source, r, c) in results)
         {
             double peak = c.Number("peak_rss_bytes") ?? double.NaN, rate = c.Number("rows_per_s") ?? double.NaN;
             report.Add(source, Report.Thousands(r), Report.F(peak / 1048576.0), Report.F(peak / basePeak, 3), Report.Thousands(rate),
-                Report.F(rate / memoryRate, 3), Report.F(c.Number("seconds")), Report.F((c.Number("shuffle_bytes_written") ?? 0) / 1048576.0));
+                Report.F(rate / memoryRate, 3), Report.F(c.Number("seconds")), Report.F((c.Number("shuffle_bytes_written") ?? 0) / 1048576.0),
+                MemorySampler.HeapAndCommitted(c, "start"), MemorySampler.HeapAndCommitted(c, "epoch"),
+                MemorySampler.Megabytes(c, "gc_allocated_bytes"), c.TryGetProperty("gc_collections", out var g) ? g.GetString() ?? "" : "");
             Report.Bench("postgres", source.Replace(' ', '_'), ("rows", r), ("peak_rss_bytes", peak), ("rows_per_s", rate),
                 ("ratio_to_memory", rate / memoryRate), ("seconds", c.Number("seconds")), ("shuffle_bytes_written", c.Number("shuffle_bytes_written")), ("batch", StreamBench.Batch), ("threads", options.Threads));
         }
         report.Print();
+        if (reads.Count == 0) return;
+        Report.Note("Reading the same tables without training (a child process each), to split the peak by layer:");
+        var layers = new Table("source", "reader", "peak RSS MB", "peak heap MB", "allocated MB", "rows/s", "GCs 0/1/2");
+        foreach (var (source, mode, c) in reads)
+        {
+            layers.Add(source, mode, MemorySampler.Megabytes(c, "peak_rss_bytes"), MemorySampler.Megabytes(c, "start_peak_heap_bytes"),
+                MemorySampler.Megabytes(c, "gc_allocated_bytes"), Report.Thousands(c.Number("rows_per_s")),
+                c.TryGetProperty("gc_collections", out var g) ? g.GetString() ?? "" : "");
+            Report.Bench("postgres_read", $"{source.Replace(' ', '_')}_{mode}", ("peak_rss_bytes", c.Number("peak_rss_bytes")),
+                ("peak_heap_bytes", c.Number("start_peak_heap_bytes")), ("peak_gc_committed_bytes", c.Number("start_peak_gc_committed_bytes")),
+                ("rows_per_s", c.Number("rows_per_s")));
+        }
+        layers.Print();
+        foreach (var (source, mode, c) in reads)
+            if (c.TryGetProperty("top_allocations", out var top))
+                Report.Note($"{source} {mode}: allocated {Report.F((c.Number("gc_allocated_bytes") ?? double.NaN) / 1048576.0)} MB in all; sampled by type: {top.GetString()}");
     }
 
     /// <summary>Creates the table unless it already holds the expected rows: label (key 1..10) and 784 real pixels.</summary>
@@ -101,12 +123,10 @@ internal static class PostgresStreamBench
     {
         var (connectionString, table, dataDirectory, threads) = (args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         var ml = new MLContext(seed: 1);
+        using var sampler = new MemorySampler(TimeSpan.FromMilliseconds(10));
         IDataView data = table == InMemory
             ? ml.Data.Cache(MlNetMiniBatch.Examples.FashionMnistData.Load(ml, dataDirectory, train: true))
-            : ml.Data.CreateDatabaseLoader(
-                    new DatabaseLoader.Column("Label", DbType.UInt32, [new DatabaseLoader.Range(0)], new KeyCount(10)),
-                    new DatabaseLoader.Column("Features", DbType.Single, 1, Pixels))
-                .Load(new DatabaseSource(NpgsqlFactory.Instance, connectionString, $"SELECT {Columns} FROM {table}"));
+            : Loader(ml, connectionString, table);
         if (table == InMemory)
             ml.Data.CreateEnumerable<CountRow>(data, reuseRowObject: true).Count(); // fill the cache before timing
         var options = new NeuralNetworkOptions
@@ -114,22 +134,29 @@ internal static class PostgresStreamBench
             HiddenLayers = [256, 128], BatchSize = StreamBench.Batch, Epochs = 1, Optimizer = NeuralNetworkOptimizer.Sgd,
             LearningRate = 0.05f, Momentum = 0.9f, Seed = 1, NumberOfThreads = threads,
             ShuffleMemoryLimit = StreamBench.ShuffleMemoryLimit, // below 1×'s feature data, so every size shuffles in bounded groups
+            Progress = new FirstBatch(() => sampler.Phase("epoch")), // the streaming copy ("start") ends before the first batch
         };
         var model = ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data);
         EpochSummary epoch = model.Model.History[^1];
         var (peak, _) = Machine.ResidentSet();
         using var self = Process.GetCurrentProcess();
-        Console.WriteLine("CHILD " + JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["rows"] = epoch.Rows,
-            ["seconds"] = epoch.Elapsed.TotalSeconds,
-            ["rows_per_s"] = epoch.Rows / epoch.Elapsed.TotalSeconds,
-            ["peak_rss_bytes"] = peak ?? self.PeakWorkingSet64,
-            ["train_loss"] = epoch.TrainLoss,
-            ["shuffle_bytes_written"] = model.Model.ShuffleBytesWritten,
-        }));
+        var record = sampler.Report();
+        record["rows"] = epoch.Rows;
+        record["seconds"] = epoch.Elapsed.TotalSeconds;
+        record["rows_per_s"] = epoch.Rows / epoch.Elapsed.TotalSeconds;
+        record["peak_rss_bytes"] = peak ?? self.PeakWorkingSet64;
+        record["train_loss"] = epoch.TrainLoss;
+        record["shuffle_bytes_written"] = model.Model.ShuffleBytesWritten;
+        Console.WriteLine("CHILD " + JsonSerializer.Serialize(record));
         return 0;
     }
+
+    /// <summary>The table through ML.NET's DatabaseLoader: label (key 1..10) and 784 real pixels.</summary>
+    internal static IDataView Loader(MLContext ml, string connectionString, string table) =>
+        ml.Data.CreateDatabaseLoader(
+                new DatabaseLoader.Column("Label", DbType.UInt32, [new DatabaseLoader.Range(0)], new KeyCount(10)),
+                new DatabaseLoader.Column("Features", DbType.Single, 1, Pixels))
+            .Load(new DatabaseSource(NpgsqlFactory.Instance, connectionString, $"SELECT {Columns} FROM {table}"));
 
     private sealed class CountRow
     {

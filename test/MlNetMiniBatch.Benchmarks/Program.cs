@@ -13,6 +13,8 @@ if (args.Length > 0 && args[0] == StreamBench.ChildFlag)
     return StreamBench.ChildMain(args);
 if (args.Length > 0 && args[0] == PostgresStreamBench.ChildFlag)
     return PostgresStreamBench.ChildMain(args);
+if (args.Length > 0 && args[0] == PostgresReadCost.ChildFlag)
+    return PostgresReadCost.ChildMain(args);
 
 BenchOptions options;
 try

@@ -6,12 +6,23 @@
 //                 throws an exception that nothing catches;
 //   time N R      times R allreduces of N floats after 10 unmeasured ones (a benchmark, not a test: rank 0 prints
 //                 the mean milliseconds per allreduce).
+//   train         TrainingScenario with distributed training chosen automatically (mpirun started the ranks): each
+//                 rank writes its weights, its history and the trainer's log lines;
+//   train-die     the same; the last rank kills itself (SIGKILL) in the middle of epoch 2;
+//   train-throw   the same; the last rank's OnEpochEnd throws in epoch 1, and the host catches the exception and
+//                 waits, as a program that carries on would: the job must end anyway;
+//   train-cancel D  checkpoints in D; every rank cancels its token after epoch 2 and writes "cancelled";
+//   train-resume D  resumes from the checkpoint in D and writes its weights and history.
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML;
+using MlNetMiniBatch;
 using MlNetMiniBatch.Distributed;
 using MlNetMiniBatch.MpiHost;
 
 string scenario = args[0], directory = args[1];
+if (scenario.StartsWith("train", StringComparison.Ordinal))
+    return Train(scenario, directory, args.Length > 2 ? args[2] : null);
 var world = MpiCommunicator.World;
 var lines = new List<string> { $"size: {world.Size}" };
 void Record(string name, IEnumerable<float> values) =>
@@ -104,3 +115,69 @@ switch (scenario)
 File.WriteAllLines(Path.Combine(directory, $"rank{world.Rank}.txt"), lines);
 return 0;
 
+// Training as a user program would: nothing chooses MPI but mpirun having started more than one rank.
+static int Train(string scenario, string directory, string? checkpoints)
+{
+    int rank = int.Parse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK")!, CultureInfo.InvariantCulture);
+    int size = int.Parse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE")!, CultureInfo.InvariantCulture);
+    bool last = rank == size - 1;
+    var lines = new List<string> { $"size: {size}" };
+    var log = new List<string>();
+    var options = TrainingScenario.Options();
+    using var cancel = new CancellationTokenSource();
+    options.CancellationToken = cancel.Token;
+    options.CheckpointDirectory = checkpoints;
+    options.ResumeFromCheckpoint = scenario == "train-resume";
+    options.ProgressInterval = TimeSpan.Zero;
+    options.Progress = new Synchronous(p =>
+    {
+        if (scenario == "train-die" && last && p.Epoch == 2 && p.Batch == 4)
+        {
+            File.WriteAllText(Path.Combine(directory, $"rank{rank}.txt"), "died in epoch 2\n");
+            Process.GetCurrentProcess().Kill();
+        }
+    });
+    options.OnEpochEnd = context =>
+    {
+        if (scenario == "train-throw" && last)
+            throw new InvalidOperationException($"Rank {rank}'s callback fails on purpose.");
+        if (scenario == "train-cancel" && context.Summary.Epoch == 2)
+            cancel.Cancel();
+    };
+    var ml = new MLContext(1);
+    ml.Log += (_, e) =>
+    {
+        if (e.Message.Contains("NeuralNetwork", StringComparison.Ordinal))
+            lock (log)
+                log.Add(e.Message);
+    };
+    try
+    {
+        var model = ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(TrainingScenario.Data(ml)).Model;
+        lines.Add($"weights: {string.Join(' ', model.Parameters.ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}");
+        lines.Add($"history: {string.Join(' ', model.History.Select(h => $"{h.Epoch}:{h.Iterations}:{h.Rows}"))}");
+        lines.Add($"loss: {string.Join(' ', model.History.Select(h => h.TrainLoss.ToString("R", CultureInfo.InvariantCulture)))}");
+    }
+    catch (OperationCanceledException) when (scenario == "train-cancel")
+    {
+        lines.Add("cancelled: yes");
+    }
+    catch (InvalidOperationException e) when (scenario == "train-throw")
+    {
+        File.WriteAllText(Path.Combine(directory, $"rank{rank}.txt"), $"caught: {e.Message}\n");
+        Thread.Sleep(TimeSpan.FromMinutes(5));
+    }
+    lock (log)
+    {
+        lines.Add($"distributed log: {log.FirstOrDefault(l => l.Contains("distributed", StringComparison.Ordinal))}");
+        lines.Add($"epoch log lines: {log.Count(l => l.Contains($"/{TrainingScenario.Epochs}).", StringComparison.Ordinal))}");
+    }
+    File.WriteAllLines(Path.Combine(directory, $"rank{rank}.txt"), lines);
+    return 0;
+}
+
+/// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+sealed class Synchronous(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}

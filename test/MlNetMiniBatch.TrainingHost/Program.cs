@@ -3,6 +3,7 @@
 //   <directory> batch <E> <B>   after batch B of epoch E (in the middle of an epoch);
 //   <directory> write <E>       inside the write of epoch E's checkpoint, once half of its temporary file is on disk
 //                               (prints "writing the checkpoint of epoch E").
+// A trailing "--streamed <shuffle directory>" trains the uncached rows through the streaming shuffle instead.
 using Microsoft.ML;
 using MlNetMiniBatch;
 using MlNetMiniBatch.Persistence;
@@ -19,11 +20,12 @@ if (args[1] == "write")
         Console.Out.Flush();
         Thread.Sleep(Timeout.Infinite);
     };
+int streamed = Array.IndexOf(args, "--streamed");
 var ml = new MLContext(1);
-var options = ResumeScenario.Options(directory);
+var options = streamed < 0 ? ResumeScenario.Options(directory) : ResumeScenario.StreamedOptions(directory, args[streamed + 1]);
 options.ProgressInterval = TimeSpan.Zero;
 options.Progress = new Reporter(stallEpoch, stallBatch);
-ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(ResumeScenario.Data(ml));
+ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(streamed < 0 ? ResumeScenario.Data(ml) : ResumeScenario.StreamedData(ml));
 Console.WriteLine("finished");
 return 0;
 

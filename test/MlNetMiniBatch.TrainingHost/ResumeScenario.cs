@@ -10,7 +10,11 @@ public static class ResumeScenario
     public const int Epochs = 6;
     public const int BatchSize = 16;
 
-    public static IDataView Data(MLContext ml)
+    public static IDataView Data(MLContext ml) => ml.Data.Cache(StreamedData(ml));
+
+    /// <summary>The same rows, not cached: a view that cannot shuffle, so <see cref="StreamedOptions"/> trains them
+    /// through the streaming shuffle.</summary>
+    public static IDataView StreamedData(MLContext ml)
     {
         var random = new Random(12);
         var rows = Enumerable.Range(0, 600).Select(i =>
@@ -21,7 +25,7 @@ public static class ResumeScenario
         }).ToArray();
         var definition = SchemaDefinition.Create(typeof(Row));
         definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), 3);
-        return ml.Data.Cache(ml.Data.LoadFromEnumerable(rows, definition));
+        return ml.Data.LoadFromEnumerable(rows, definition);
     }
 
     /// <summary>Everything that shapes the sequence of updates: Adam state, dropout masks, shuffling, a schedule,
@@ -32,6 +36,16 @@ public static class ResumeScenario
         LearningRateSchedule = LearningRateSchedule.CosineDecay(1e-4f, warmupEpochs: 1), ValidationFraction = 0.2f,
         EarlyStoppingPatience = 50, CheckpointDirectory = checkpointDirectory, ResumeFromCheckpoint = true,
     };
+
+    /// <summary><see cref="Options"/> with the streaming shuffle's files under <paramref name="shuffleDirectory"/>, in
+    /// the smallest memory limit: the 480 training rows do not fit in it, so every epoch shuffles in two groups.</summary>
+    public static NeuralNetworkOptions StreamedOptions(string checkpointDirectory, string shuffleDirectory)
+    {
+        var options = Options(checkpointDirectory);
+        options.ShuffleTemporaryDirectory = shuffleDirectory;
+        options.ShuffleMemoryLimit = 16 << 10;
+        return options;
+    }
 
     public sealed class Row
     {

@@ -27,6 +27,10 @@ internal interface ICommunicator
 
     /// <summary>Returns once every rank has called it.</summary>
     void Barrier();
+
+    /// <summary>Ends the job after a failure on this rank, so that no other rank waits forever for it: the other ranks'
+    /// collectives fail (or their processes end), and <paramref name="reason"/> reaches the job's output.</summary>
+    void Abort(string reason);
 }
 
 /// <summary>A reduction started by <see cref="ICommunicator.StartAllreduceSum"/>.</summary>

@@ -55,6 +55,9 @@ internal sealed class LoopbackCommunicator : ICommunicator
         _rendezvous.Leave(Rank);
     }
 
+    /// <summary>Makes every rank's current and later collectives throw with <paramref name="reason"/>.</summary>
+    public void Abort(string reason) => _rendezvous.Abort(reason);
+
     private void Sum<T>(Span<T> values, string operation) where T : unmanaged, INumber<T>
     {
         var posted = _rendezvous.Exchange(Rank, operation, values, 0);
@@ -77,6 +80,8 @@ internal sealed class LoopbackCommunicator : ICommunicator
         private readonly Barrier _barrier = new(size);
         private readonly Array[] _buffers = new Array[size];
         private readonly (string Operation, int Argument)[] _calls = new (string, int)[size];
+        private readonly CancellationTokenSource _aborted = new();
+        private string? _abortReason;
 
         public int Size => size;
 
@@ -104,9 +109,25 @@ internal sealed class LoopbackCommunicator : ICommunicator
         /// <summary>Waits until every rank has read the buffers, so that the next operation may overwrite them.</summary>
         public void Leave(int rank) => Wait(rank, "the end of the collective");
 
+        public void Abort(string reason)
+        {
+            Interlocked.CompareExchange(ref _abortReason, reason, null);
+            _aborted.Cancel();
+        }
+
         private void Wait(int rank, string what)
         {
-            if (!_barrier.SignalAndWait(timeout))
+            bool arrived;
+            try
+            {
+                _aborted.Token.ThrowIfCancellationRequested();
+                arrived = _barrier.SignalAndWait(timeout, _aborted.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new InvalidOperationException($"Loopback rank {rank} of {size}: the job was aborted: {_abortReason}");
+            }
+            if (!arrived)
                 throw new TimeoutException(
                     $"Loopback rank {rank} of {size}: not every rank reached {what} within {timeout.TotalSeconds:0.###} s; a rank failed or called a different collective.");
         }

@@ -85,6 +85,15 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
             _mpi.Barrier(_world);
     }
 
+    /// <summary>Writes <paramref name="reason"/> to standard error and calls MPI_Abort, which does not return: mpirun
+    /// then ends every rank and exits non-zero.</summary>
+    public void Abort(string reason)
+    {
+        Console.Error.WriteLine(reason);
+        Console.Error.Flush();
+        _mpi.Abort(_world, 1);
+    }
+
     private void FinalizeOnce()
     {
         lock (_calls)

@@ -32,6 +32,7 @@ internal sealed unsafe class OpenMpi
     private readonly delegate* unmanaged<IntPtr, int> _barrier;
     private readonly delegate* unmanaged<IntPtr, IntPtr, int> _commSetErrhandler;
     private readonly delegate* unmanaged<int, byte*, int*, int> _errorString;
+    private readonly delegate* unmanaged<IntPtr, int, int> _abort;
 
     private OpenMpi(IntPtr library)
     {
@@ -48,6 +49,7 @@ internal sealed unsafe class OpenMpi
         _barrier = (delegate* unmanaged<IntPtr, int>)Export(library, "MPI_Barrier");
         _commSetErrhandler = (delegate* unmanaged<IntPtr, IntPtr, int>)Export(library, "MPI_Comm_set_errhandler");
         _errorString = (delegate* unmanaged<int, byte*, int*, int>)Export(library, "MPI_Error_string");
+        _abort = (delegate* unmanaged<IntPtr, int, int>)Export(library, "MPI_Abort");
         CommWorld = Export(library, "ompi_mpi_comm_world");
         Float = Export(library, "ompi_mpi_float");
         Double = Export(library, "ompi_mpi_double");
@@ -143,6 +145,9 @@ internal sealed unsafe class OpenMpi
         Check(_bcast(buffer, count, datatype, root, communicator), "MPI_Bcast");
 
     public void Barrier(IntPtr communicator) => Check(_barrier(communicator), "MPI_Barrier");
+
+    /// <summary>MPI_Abort: mpirun ends every process of the job, this one included, and exits with <paramref name="errorCode"/>.</summary>
+    public void Abort(IntPtr communicator, int errorCode) => Check(_abort(communicator, errorCode), "MPI_Abort");
 
     /// <summary>MPI's text for <paramref name="errorCode"/>.</summary>
     public string ErrorString(int errorCode)

@@ -193,8 +193,7 @@ internal static class Checkpoint
         return new TrainingState
         {
             Key = key, Seed = seed, Task = model.Task, Layout = model.Layout, Activation = model.Activation,
-            Parameters = model.Parameters.ToArray(), ClassValues = model.ClassValues, LabelMean = model.LabelMean,
-            LabelStandardDeviation = model.LabelStandardDeviation,
+            Parameters = model.Parameters.ToArray(), ClassValues = model.ClassValues, TargetScaling = model.TargetScaling,
             TrainingOptions = model.TrainingOptions ?? throw new InvalidDataException("it does not record the training options"),
             History = [.. model.History], StopReason = model.StopReason, Optimizer = optimizer, LearningRate = learningRate,
             PlateauWait = plateauWait, BestValue = hasBest ? best : null, BestEpoch = bestEpoch >= 0 ? bestEpoch : null,

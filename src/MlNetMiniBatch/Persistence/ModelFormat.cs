@@ -1,5 +1,6 @@
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Persistence;
 
@@ -14,8 +15,9 @@ internal static class ModelFormat
 
     /// <summary>Format written. Readers accept every version from 1 up to this one; bump it for any change to the layout
     /// and keep reading the old ones. 1: network, classes, label scaling, history. 2: + training options (may be absent).
-    /// 3: + each epoch's batch size, the adaptive batch-size options.</summary>
-    internal const int Version = 3;
+    /// 3: + each epoch's batch size, the adaptive batch-size options. 4: + at the end, the number of label scaling pairs
+    /// and the pairs after the first (one per output of a multi-output regression; the first stays where it was).</summary>
+    internal const int Version = 4;
 
     /// <param name="version">The format to write: older ones only to test that they still read.</param>
     public static void Write(BinaryWriter writer, NeuralNetworkModelParameters model, int version = Version)
@@ -31,8 +33,11 @@ internal static class ModelFormat
         WriteFloats(writer, parameters);
         writer.Write(model.ClassValues is not null);
         model.ClassValues?.Write(writer);
-        writer.Write(model.LabelMean);
-        writer.Write(model.LabelStandardDeviation);
+        var scaling = model.TargetScaling;
+        if (version < 4 && scaling.Count != 1)
+            throw new NotSupportedException($"Network format {version} stores one label scaling, not {scaling.Count}.");
+        writer.Write(scaling.Mean[0]);
+        writer.Write(scaling.StandardDeviation[0]);
         writer.Write((int)model.StopReason);
         WriteNullable(writer, model.BestEpoch);
         writer.Write(model.History.Count);
@@ -43,6 +48,14 @@ internal static class ModelFormat
         model.TrainingOptions?.Write(writer);
         if (version >= 3)
             model.TrainingOptions?.WriteAdaptive(writer);
+        if (version < 4)
+            return;
+        writer.Write(scaling.Count);
+        for (int o = 1; o < scaling.Count; o++)
+        {
+            writer.Write(scaling.Mean[o]);
+            writer.Write(scaling.StandardDeviation[o]);
+        }
     }
 
     public static NeuralNetworkModelParameters Read(BinaryReader reader)
@@ -84,13 +97,32 @@ internal static class ModelFormat
                 for (int i = 0; i < history.Count; i++)
                     history[i] = history[i].WithBatchSize(options?.BatchSize ?? 0);
             }
-            return new NeuralNetworkModelParameters(task, layout, activation, parameters, classValues, labelMean, labelStd, history,
+            var scaling = version >= 4 ? ReadScaling(reader, labelMean, labelStd, layout.OutputSize) : TargetScaling.Of(labelMean, labelStd);
+            return new NeuralNetworkModelParameters(task, layout, activation, parameters, classValues, scaling, history,
                 stopReason, bestEpoch, options);
         }
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException("The network data is truncated.", e);
         }
+    }
+
+    /// <summary>The pairs after the first: one for all outputs, or one per output.</summary>
+    private static TargetScaling ReadScaling(BinaryReader reader, float firstMean, float firstStd, int outputs)
+    {
+        int count = Count(reader, 1, outputs, "label scaling count");
+        if (count != 1 && count != outputs)
+            throw new InvalidDataException($"The network stores {count} label scalings for {outputs} outputs.");
+        CheckRemaining(reader, 8L * (count - 1));
+        var mean = new float[count];
+        var std = new float[count];
+        (mean[0], std[0]) = (firstMean, firstStd);
+        for (int o = 1; o < count; o++)
+        {
+            mean[o] = reader.ReadSingle();
+            std[o] = reader.ReadSingle();
+        }
+        return count == 1 ? TargetScaling.Of(firstMean, firstStd) : new TargetScaling(mean, std);
     }
 
     /// <summary>Little-endian floats in one block copy (a wide model has tens of millions of them).</summary>

@@ -16,19 +16,28 @@ public sealed class NeuralNetworkModelParameters
         float[] parameters, LabelKeyValues? classValues, float labelMean, float labelStandardDeviation,
         IReadOnlyList<EpochSummary> history, TrainingStopReason stopReason = TrainingStopReason.Completed, int? bestEpoch = null,
         TrainingOptionsSummary? trainingOptions = null)
+        : this(task, layout, activation, parameters, classValues, TargetScaling.Of(labelMean, labelStandardDeviation), history,
+            stopReason, bestEpoch, trainingOptions)
     {
+    }
+
+    internal NeuralNetworkModelParameters(NeuralNetworkTask task, NetworkLayout layout, NeuralNetworkActivation activation,
+        float[] parameters, LabelKeyValues? classValues, TargetScaling targetScaling,
+        IReadOnlyList<EpochSummary> history, TrainingStopReason stopReason = TrainingStopReason.Completed, int? bestEpoch = null,
+        TrainingOptionsSummary? trainingOptions = null)
+    {
+        if (targetScaling.Count != 1 && targetScaling.Count != layout.OutputSize)
+            throw new ArgumentException($"A label scaling of {targetScaling.Count} pairs does not fit {layout.OutputSize} outputs.", nameof(targetScaling));
         TrainingOptions = trainingOptions;
         StopReason = stopReason;
         BestEpoch = bestEpoch;
         Task = task;
         TrainingTask = TrainingTask.For(task);
-        TargetScaling = TargetScaling.Of(labelMean, labelStandardDeviation);
+        TargetScaling = targetScaling;
         Layout = layout;
         Network = new MultilayerPerceptron(layout, activation);
         _parameters = parameters;
         ClassValues = classValues;
-        LabelMean = labelMean;
-        LabelStandardDeviation = labelStandardDeviation;
         History = history;
     }
 
@@ -53,11 +62,18 @@ public sealed class NeuralNetworkModelParameters
     public IReadOnlyList<string>? ClassNames => TrainingTask.ClassNames(ClassValues);
 
     /// <summary>Regression trains on the standardized label (label − LabelMean) / LabelStandardDeviation, so the default
-    /// learning rates suit any label scale; the Score column is mapped back to label units. 0 and 1 for classification.</summary>
-    public float LabelMean { get; }
+    /// learning rates suit any label scale; the Score column is mapped back to label units. 0 and 1 for classification.
+    /// A multi-output regression standardises each output separately: this is the first output's (see <see cref="LabelMeans"/>).</summary>
+    public float LabelMean => TargetScaling.Mean[0];
 
     /// <inheritdoc cref="LabelMean"/>
-    public float LabelStandardDeviation { get; }
+    public float LabelStandardDeviation => TargetScaling.StandardDeviation[0];
+
+    /// <summary>The label mean of each output (one value when every output shares it: every task but multi-output regression).</summary>
+    public IReadOnlyList<float> LabelMeans => TargetScaling.Mean.ToArray();
+
+    /// <summary>The label standard deviation of each output, as <see cref="LabelMeans"/>.</summary>
+    public IReadOnlyList<float> LabelStandardDeviations => TargetScaling.StandardDeviation.ToArray();
 
     /// <summary>One summary per epoch of the training run that produced this model, in order.</summary>
     public IReadOnlyList<EpochSummary> History { get; }

@@ -37,7 +37,7 @@ internal sealed class RegressionTask : TrainingTask
     public override TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
     {
         var (mean, standardDeviation) = DataScans.LabelStatistics(train, columns, cancellation);
-        return new TargetScaling([mean], [standardDeviation]);
+        return new TargetScaling(mean, standardDeviation);
     }
 
     /// <summary>loss = (z − y)²; dz = 2(z − y).</summary>

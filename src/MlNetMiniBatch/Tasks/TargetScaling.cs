@@ -30,7 +30,7 @@ internal sealed class TargetScaling
 
     public ReadOnlySpan<float> StandardDeviation => _standardDeviation;
 
-    /// <summary>The single pair the reader, checkpoints and model files of this version carry (they store one).</summary>
-    public (float Mean, float StandardDeviation) Single => Count == 1 ? (_mean[0], _standardDeviation[0])
-        : throw new NotSupportedException($"This version reads, checkpoints and saves one label scaling, not {Count}.");
+    /// <summary>Output <paramref name="output"/>'s pair: its own, or the one every output shares.</summary>
+    public (float Mean, float StandardDeviation) For(int output) => Count == 1 ? (_mean[0], _standardDeviation[0])
+        : (_mean[output], _standardDeviation[output]);
 }

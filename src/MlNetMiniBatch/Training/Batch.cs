@@ -1,22 +1,29 @@
 namespace MlNetMiniBatch.Training;
 
 /// <summary>
-/// One mini-batch in reused arrays: features [capacity × featureCount] row-major, one target and one weight per row.
+/// One mini-batch in reused arrays: features [capacity × featureCount] and targets [capacity × targetCount], both
+/// row-major, and one weight per row.
 /// Allocated once per training run; only <see cref="Count"/> changes from batch to batch.
 /// </summary>
 internal sealed class Batch
 {
-    public Batch(int capacity, int featureCount)
+    public Batch(int capacity, int featureCount, int targetCount = 1)
     {
         FeatureCount = featureCount;
+        TargetCount = targetCount;
         Grow(capacity);
     }
 
     public int Capacity { get; private set; }
     public int FeatureCount { get; }
+
+    /// <summary>Target values per row: the label's vector size, 1 for a scalar label.</summary>
+    public int TargetCount { get; }
+
     public float[] Features { get; private set; } = Array.Empty<float>();
 
-    /// <summary>Class index (multiclass), 0/1 (binary) or standardized label (regression).</summary>
+    /// <summary>Per row, <see cref="TargetCount"/> values: class index (multiclass), 0/1 (binary), standardized label
+    /// (regression), or one per output of a vector label.</summary>
     public float[] Targets { get; private set; } = Array.Empty<float>();
 
     public float[] Weights { get; private set; } = Array.Empty<float>();
@@ -25,6 +32,9 @@ internal sealed class Batch
     public int Count { get; set; }
 
     public ReadOnlySpan<float> FeatureRows => Features.AsSpan(0, Count * FeatureCount);
+
+    /// <summary>The targets of row <paramref name="row"/>.</summary>
+    public Span<float> TargetRow(int row) => Targets.AsSpan(row * TargetCount, TargetCount);
 
     /// <summary>Enlarges the buffers, keeping the rows read so far. A batch starts small when the row count is not
     /// known, so a BatchSize far above the row count does not allocate for rows that never come.</summary>
@@ -37,7 +47,7 @@ internal sealed class Batch
         var features = new float[length];
         Features.AsSpan().CopyTo(features);
         Features = features;
-        var targets = new float[capacity];
+        var targets = new float[(long)capacity * TargetCount];
         Targets.AsSpan().CopyTo(targets);
         Targets = targets;
         var weights = new float[capacity];

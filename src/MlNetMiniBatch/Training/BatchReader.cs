@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Training;
 
@@ -19,7 +20,7 @@ internal sealed class BatchReader : IBatchReader
     private readonly LabelGetter _getLabel;
     private readonly ValueGetter<float>? _getWeight;
     private readonly bool _skipInvalidRows;
-    private readonly float _targetShift, _targetScale;
+    private readonly float[] _targetShift, _targetScale;
     private readonly float[]? _classWeights;
     private readonly ValidationSplit? _split;
     private readonly bool _heldOutSide;
@@ -28,16 +29,26 @@ internal sealed class BatchReader : IBatchReader
 
     /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
     /// <paramref name="heldOutSide"/> is true, the others otherwise.</param>
+    /// <param name="scaling">How targets are standardised: one (mean, standard deviation) pair per target, or one for all.</param>
     public BatchReader(IDataView data, TrainingColumns columns, Random? shuffle, bool skipInvalidRows,
-        float targetShift = 0, float targetScale = 1, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false)
+        TargetScaling? scaling = null, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false)
     {
         _cursor = data.GetRowCursor(columns.All, shuffle);
         _getFeatures = _cursor.GetGetter<VBuffer<float>>(columns.Features);
         _getLabel = LabelGetter.Create(_cursor, columns.Label, columns.ClassCount);
         _getWeight = columns.Weight is { } w ? NumericGetter.Create(_cursor, w) : null;
         _skipInvalidRows = skipInvalidRows;
-        _targetShift = targetShift;
-        _targetScale = targetScale;
+        scaling ??= TargetScaling.Identity;
+        int targets = columns.TargetCount;
+        if (scaling.Count != 1 && scaling.Count != targets)
+            throw new InvalidOperationException($"The label scaling has {scaling.Count} pairs for {targets} targets per row.");
+        _targetShift = new float[targets];
+        _targetScale = new float[targets];
+        for (int j = 0; j < targets; j++)
+        {
+            _targetShift[j] = scaling.Mean[scaling.Count == 1 ? 0 : j];
+            _targetScale[j] = scaling.StandardDeviation[scaling.Count == 1 ? 0 : j];
+        }
         _classWeights = classWeights;
         _split = split;
         _heldOutSide = heldOutSide;
@@ -59,7 +70,7 @@ internal sealed class BatchReader : IBatchReader
                 batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
             if (_split is not null && !_split.OnSide(_heldOutSide, _getLabel, _getId!))
                 continue;
-            var problem = ReadRow(batch.Features.AsSpan(count * d, d), out batch.Targets[count], out batch.Weights[count]);
+            var problem = ReadRow(batch.Features.AsSpan(count * d, d), batch.TargetRow(count), out batch.Weights[count]);
             if (problem == RowProblem.None)
             {
                 count++;
@@ -77,20 +88,20 @@ internal sealed class BatchReader : IBatchReader
         return count > 0;
     }
 
-    /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label and its weight, and says
+    /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label (<paramref name="labelValues"/>,
+    /// one per target) and its weight, and says
     /// what, if anything, makes it unusable. The one place the validity rules live: training reads and the bad-row
     /// report both go through it. A dense row is also copied to <paramref name="denseRow"/> when that is not empty
     /// (in the same pass as the finite check: reading rows is what the prefetch thread spends its time on).</summary>
     public static RowProblem Check(ValueGetter<VBuffer<float>> features, LabelGetter label, ValueGetter<float>? weight,
-        ref VBuffer<float> buffer, out float labelValue, out float weightValue, Span<float> denseRow = default)
+        ref VBuffer<float> buffer, Span<float> labelValues, out float weightValue, Span<float> denseRow = default)
     {
-        labelValue = 0;
         weightValue = 1;
         features(ref buffer);
         bool copy = !denseRow.IsEmpty && buffer.IsDense;
         if (!AllFinite(buffer.GetValues(), copy ? denseRow : default))
             return RowProblem.NonFiniteFeature;
-        if (!label.TryGet(out labelValue))
+        if (!label.TryGet(labelValues))
             return RowProblem.MissingLabel;
         if (weight is not null)
         {
@@ -101,10 +112,9 @@ internal sealed class BatchReader : IBatchReader
         return RowProblem.None;
     }
 
-    private RowProblem ReadRow(Span<float> featureRow, out float target, out float weight)
+    private RowProblem ReadRow(Span<float> featureRow, Span<float> targets, out float weight)
     {
-        target = 0;
-        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, out float label, out weight, featureRow);
+        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, targets, out weight, featureRow);
         if (problem != RowProblem.None)
             return problem;
         if (!_featureBuffer.IsDense)
@@ -115,7 +125,10 @@ internal sealed class BatchReader : IBatchReader
             for (int i = 0; i < indices.Length; i++)
                 featureRow[indices[i]] = values[i];
         }
-        target = (label - _targetShift) / _targetScale;
+        float label = targets[0];
+        for (int j = 0; j < targets.Length; j++)
+            targets[j] = (targets[j] - _targetShift[j]) / _targetScale[j];
+        // Class weights exist for a one-class-per-row label only (the options refuse them for the others).
         if (_classWeights is not null)
             weight *= _classWeights[(int)label];
         return RowProblem.None;

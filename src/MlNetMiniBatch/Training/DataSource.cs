@@ -1,4 +1,5 @@
 using Microsoft.ML.Runtime;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training.Shuffling;
 
 namespace MlNetMiniBatch.Training;
@@ -34,7 +35,9 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
 
     private long _rowsRead;
 
-    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd)
+    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => Open(shuffleSeed, TargetScaling.Of(labelMean, labelStd));
+
+    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling)
     {
         _rowsRead = 0;
         if (shuffleSeed is { } key && _store is not null)
@@ -42,7 +45,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
         try
         {
             return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-                labelMean, labelStd, isTraining ? options.ClassWeights : null, split, heldOutSide);
+                scaling, isTraining ? options.ClassWeights : null, split, heldOutSide);
         }
         catch (Exception e) when (DataReadException.IsSourceFailure(e))
         {
@@ -77,7 +80,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
 
     /// <summary>Picks how rows get shuffled and logs it in one line: the view's own shuffling cursor, the streaming
     /// shuffle (dealt here, before the first batch, which also counts the rows), or none with Shuffle = false.</summary>
-    public void PrepareShuffle(int seed, float labelMean, float labelStd, IChannel channel)
+    public void PrepareShuffle(int seed, TargetScaling scaling, IChannel channel)
     {
         if (!options.Shuffle)
         {
@@ -90,16 +93,16 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             return;
         }
         long limit = options.ShuffleMemoryLimit;
-        long minimum = ShuffleStore.MinimumLimit(columns.FeatureCount);
+        long minimum = ShuffleStore.MinimumLimit(columns.FeatureCount, columns.TargetCount);
         if (limit < minimum)
             throw new ArgumentOutOfRangeException(nameof(options.ShuffleMemoryLimit), limit,
                 $"ShuffleMemoryLimit must hold at least a few rows of {columns.FeatureCount} features ({minimum} bytes), but was {limit}. Raise it.");
         string parent = options.ShuffleTemporaryDirectory ?? Path.GetTempPath();
-        var reader = (BatchReader)Open(null, labelMean, labelStd);
+        var reader = (BatchReader)Open(null, scaling);
         try
         {
             _store = ShuffleStore.Deal(batch => Read(reader, batch, batch.Capacity), () => reader.SkippedRows, columns.FeatureCount,
-                limit, parent, seed);
+                limit, parent, seed, columns.TargetCount);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using MlNetMiniBatch.Distributed;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 using MlNetMiniBatch.Tasks;
@@ -18,7 +19,7 @@ internal sealed class EpochRunner
     private readonly float[] _parameters;
     private readonly Optimizer _optimizer;
     private readonly float _l2;
-    private readonly float _labelMean, _labelStd;
+    private readonly TargetScaling _scaling;
     private readonly int _seed, _threads, _evaluationBatchSize;
     private readonly Batch _batch, _nextBatch;
     private readonly LayerBuffers _buffers;
@@ -26,18 +27,27 @@ internal sealed class EpochRunner
     private float[] _logitGradient;
     private readonly MetricsAccumulator _metrics;
     private readonly GradientNoiseEstimator? _noise;
+    private readonly DataParallel? _group;
 
+    /// <param name="group">The ranks of a distributed run, or null in one process.</param>
     public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
-        Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows)
+        Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows, DataParallel? group = null)
+        : this(task, options, network, parameters, optimizer, TargetScaling.Of(labelMean, labelStd), targetCount: 1, seed, knownRows, group)
     {
+    }
+
+    /// <param name="targetCount">Target values per row (TrainingColumns.TargetCount).</param>
+    public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
+        Optimizer optimizer, TargetScaling scaling, int targetCount, int seed, long? knownRows, DataParallel? group = null)
+    {
+        _group = group;
         _task = task;
         _options = options;
         _network = network;
         _parameters = parameters;
         _optimizer = optimizer;
         _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
-        _labelMean = labelMean;
-        _labelStd = labelStd;
+        _scaling = scaling;
         _seed = seed;
         _threads = options.EffectiveThreads;
         var layout = network.Layout;
@@ -45,12 +55,12 @@ internal sealed class EpochRunner
         // Buffers start at the first epoch's size and grow with the batch; an adaptive run never reads more than
         // MaximumBatchSize rows at once, which bounds them.
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
-        _batch = new Batch(capacity, layout.InputSize);
-        _nextBatch = new Batch(capacity, layout.InputSize);
+        _batch = new Batch(capacity, layout.InputSize, targetCount);
+        _nextBatch = new Batch(capacity, layout.InputSize, targetCount);
         _buffers = new LayerBuffers(layout, capacity);
         _gradient = new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
-        _metrics = new MetricsAccumulator(task, layout.OutputSize, labelMean, labelStd);
+        _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
     }
 
@@ -68,36 +78,81 @@ internal sealed class EpochRunner
         int iterations = 0;
         long rows = 0;
         using var batches = Stream(source, _options.Shuffle ? ShuffleSeed(_seed, epoch) : null, batchSize);
-        while (batches.Next(out var batch))
+        bool ended = false;
+        // batchRows and batchWeight are the global batch's (this rank's share is batch.Count rows, possibly none).
+        while (NextStep(batches, ref ended, out var batch, out long batchRows, out double batchWeight))
         {
-            token.ThrowIfCancellationRequested();
             int n = batch.Count;
-            if (n < batchSize && _options.DropLastPartialBatch)
+            if (batchRows < batchSize && _options.DropLastPartialBatch)
                 break;
-            double batchWeight = batch.TotalWeight();
             if (batchWeight <= 0)
                 continue;
             EnsureCapacity(n);
             ulong dropoutSeed = CounterRandom.Hash((ulong)(uint)_seed, ((ulong)(uint)epoch << 32) | (uint)iterations);
-            var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads, _options.Dropout, dropoutSeed);
-            double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
-            if (!double.IsFinite(lossSum))
+            double lossSum = 0;
+            if (n > 0)
+            {
+                var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads, _options.Dropout,
+                    _group?.DropoutSeed(dropoutSeed) ?? dropoutSeed);
+                lossSum = _task.Loss(logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
+                if (!double.IsFinite(lossSum) && _group is null)
+                    throw Diverged(epoch, iterations + 1, learningRate);
+                _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads);
+            }
+            else
+            {
+                Array.Clear(_gradient);
+            }
+            if (_group is not null && !_group.ReduceGradient(_gradient, double.IsFinite(lossSum), layout, _parameters, _l2))
                 throw Diverged(epoch, iterations + 1, learningRate);
-            _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
-            _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _l2, _threads);
-            if (_noise is not null && n == batchSize)
-                _noise.Add(_gradient, n);
+            if (_noise is not null && batchRows == batchSize)
+                _noise.Add(_gradient, batchSize);
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);
             _optimizer.Step(_parameters, _gradient, learningRate, _threads);
             if (iterations == int.MaxValue)
                 throw TrainingSize.TooManyIterations(batchSize);
             iterations++;
-            rows += n;
-            progress.RowsSeen += n;
+            _group?.AfterUpdate(_parameters, epoch, iterations);
+            rows += batchRows;
+            progress.RowsSeen += batchRows;
             progress.Batch(epoch, iterations, _metrics.MeanLoss);
         }
-        return new TrainResult(iterations, rows, batches.SkippedRows, _metrics.Result(), _noise?.EpochEstimate(rows));
+        long skipped = _group?.SkippedRows(batches.SkippedRows) ?? batches.SkippedRows;
+        return new TrainResult(iterations, rows, skipped, Result(), _noise?.EpochEstimate(rows));
+    }
+
+    /// <summary>The next step's batch. In one process: the stream's next batch, its rows and weight. Across ranks: this
+    /// rank's share (empty once its rows have run out) with the global batch's rows and weight; false, on every rank
+    /// at once, when no rank has rows left.</summary>
+    private bool NextStep(BatchStream batches, ref bool ended, out Batch batch, out long batchRows, out double batchWeight)
+    {
+        var token = _options.CancellationToken;
+        if (_group is null)
+        {
+            bool any = batches.Next(out batch);
+            if (any)
+                token.ThrowIfCancellationRequested();
+            batchRows = batch.Count;
+            batchWeight = any ? batch.TotalWeight() : 0;
+            return any;
+        }
+        // A stream that has ended must not be asked again: its read-ahead thread is gone.
+        if (ended || !batches.Next(out batch))
+        {
+            ended = true;
+            batch = _group.Empty;
+        }
+        (batchRows, batchWeight) = _group.AgreeOnStep(batch.Count, batch.TotalWeight(), token);
+        return batchRows > 0;
+    }
+
+    /// <summary>The pass's metrics; across ranks, from the sums of every rank's rows.</summary>
+    private EpochMetrics Result()
+    {
+        _group?.SumOverRanks(_metrics.Sums);
+        return _metrics.Result();
     }
 
     /// <summary>Loss and metrics of the current weights over a whole source, no dropout, no update.</summary>
@@ -107,14 +162,19 @@ internal sealed class EpochRunner
         using var batches = Stream(source, shuffleSeed: null, _evaluationBatchSize);
         while (batches.Next(out var batch))
         {
-            _options.CancellationToken.ThrowIfCancellationRequested();
+            // Across ranks, cancellation is agreed once the pass is over, so that every rank stops together.
+            if (_group is null)
+                _options.CancellationToken.ThrowIfCancellationRequested();
+            if (batch.Count == 0)
+                continue; // this rank's share of a short last batch
             EnsureCapacity(batch.Count);
             var logits = _network.Forward(_parameters, batch.FeatureRows, batch.Count, _buffers, _threads);
             double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
             _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
         }
-        skippedRows = batches.SkippedRows;
-        return _metrics.Result();
+        skippedRows = _group?.SkippedRows(batches.SkippedRows) ?? batches.SkippedRows;
+        _group?.AgreeOnCancellation(_options.CancellationToken);
+        return Result();
     }
 
     /// <summary>The epoch's shuffle seed: a hash of (seed, epoch), so that no two (seed, epoch) pairs share a row order
@@ -123,8 +183,13 @@ internal sealed class EpochRunner
         (int)CounterRandom.Hash(CounterRandom.Hash((ulong)(uint)seed, 0x5348_5546), (ulong)(uint)epoch);
 
     /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
-    private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize) =>
-        new(source, source.Open(shuffleSeed, _labelMean, _labelStd), _batch, _nextBatch, batchSize, prefetch: _threads > 1);
+    private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize)
+    {
+        var reader = source.Open(shuffleSeed, _scaling);
+        if (_group is not null)
+            (reader, batchSize) = _group.Shard(reader, batchSize);
+        return new(source, reader, _batch, _nextBatch, batchSize, prefetch: _threads > 1);
+    }
 
     private void EnsureCapacity(int rows)
     {

@@ -15,10 +15,15 @@ internal sealed class MetricsAccumulator
     private readonly double[] _sums;
 
     public MetricsAccumulator(TrainingTask task, int outputs, float labelMean, float labelStd)
+        : this(task, outputs, TargetScaling.Of(labelMean, labelStd))
+    {
+    }
+
+    public MetricsAccumulator(TrainingTask task, int outputs, TargetScaling scaling)
     {
         _task = task;
         _outputs = outputs;
-        _scaling = TargetScaling.Of(labelMean, labelStd);
+        _scaling = scaling;
         _sums = new double[task.MetricSumCount(outputs)];
     }
 

@@ -13,9 +13,10 @@ namespace MlNetMiniBatch.Training;
 internal sealed class TrainingColumns
 {
     private TrainingColumns(DataViewSchema.Column label, DataViewSchema.Column features, DataViewSchema.Column? weight,
-        int featureCount, int classCount, int outputCount, LabelKeyValues? classValues)
+        int featureCount, int classCount, int outputCount, int targetCount, LabelKeyValues? classValues)
     {
         OutputCount = outputCount;
+        TargetCount = targetCount;
         Label = label;
         Features = features;
         Weight = weight;
@@ -35,6 +36,9 @@ internal sealed class TrainingColumns
     /// <summary>The output layer's width, as the task derives it from the label.</summary>
     public int OutputCount { get; }
 
+    /// <summary>Target values per row: the label's vector size, 1 for a scalar label.</summary>
+    public int TargetCount { get; }
+
     /// <summary>The label's KeyValues annotation (multiclass only), null when absent.</summary>
     public LabelKeyValues? ClassValues { get; }
 
@@ -46,6 +50,7 @@ internal sealed class TrainingColumns
         int featureCount = CheckFeatureType(features.Name, features.Type);
         var label = Find(schema, options.LabelColumnName, "label", nameof(options.LabelColumnName), dataName);
         task.CheckLabelType(label.Name, label.Type, label.Type is KeyDataViewType);
+        int targetCount = TargetCountOf(label);
         int classCount = task.LabelValueCount(label);
         DataViewSchema.Column? weight = null;
         if (options.ExampleWeightColumnName is { } weightName)
@@ -53,8 +58,25 @@ internal sealed class TrainingColumns
             weight = Find(schema, weightName, "example weight", nameof(options.ExampleWeightColumnName), dataName);
             CheckWeightType(weightName, weight.Value.Type);
         }
-        return new TrainingColumns(label, features, weight, featureCount, classCount, task.OutputCount(classCount), task.ReadClassValues(label));
+        return new TrainingColumns(label, features, weight, featureCount, classCount, task.OutputCount(classCount), targetCount,
+            task.ReadClassValues(label));
     }
+
+    /// <summary>The label's values per row: its vector size, which must be known (every row needs as many targets as the
+    /// network has outputs), or 1 for a scalar.</summary>
+    private static int TargetCountOf(DataViewSchema.Column label)
+    {
+        if (label.Type is not VectorDataViewType vector)
+            return 1;
+        if (!vector.IsKnownSize)
+            throw VariableSizeLabel(label.Name);
+        return vector.Size;
+    }
+
+    internal static ArgumentException VariableSizeLabel(string name) => new(
+        $"The label column '{name}' is a vector of variable size, but the network needs the same number of targets in every row. " +
+        "Give the column a fixed size (for example [VectorType(k)] on the input class, or a transform that outputs a fixed-size vector).",
+        "LabelColumnName");
 
     /// <summary>The same checks on a schema shape (vector sizes and key counts are not known there).</summary>
     public static void CheckShape(SchemaShape shape, TrainingTask task, NeuralNetworkOptions options)

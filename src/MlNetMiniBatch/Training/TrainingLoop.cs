@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.Runtime;
+using MlNetMiniBatch.Distributed;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 using MlNetMiniBatch.Persistence;
@@ -29,12 +30,29 @@ internal sealed class TrainingLoop
         TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel, int seed)
     {
         _options.ValidateFor(_task, columns.ClassCount, validation is not null);
+        var group = DataParallel.Start(_options, columns.FeatureCount, columns.TargetCount, _channel);
+        try
+        {
+            return Train(train, columns, validation, validationColumns, initialModel, seed, group);
+        }
+        catch (Exception e) when (group is not null && !group.StoppingTogether)
+        {
+            // Only this rank failed: the others would wait for it in their next collective forever.
+            group.Fail(e);
+            throw;
+        }
+    }
+
+    private NeuralNetworkModelParameters Train(IDataView train, TrainingColumns columns, IDataView? validation,
+        TrainingColumns? validationColumns, NeuralNetworkModelParameters? initialModel, int seed, DataParallel? group)
+    {
         string? directory = _options.CheckpointDirectory;
         if (directory is not null)
             Checkpoint.CheckWritable(directory);
         var state = (_options.ResumeFromCheckpoint ? Resume(columns, validation is not null, initialModel) : null)
             ?? Start(train, columns, validation is not null, initialModel, seed);
         seed = state.Seed;
+        group?.StartTogether(state, validation is not null || _options.ValidationFraction > 0, directory);
 
         var network = new MultilayerPerceptron(state.Layout, state.Activation);
         var monitor = new MetricMonitor(_options.EarlyStoppingMetric, _options.EarlyStoppingMinDelta);
@@ -45,11 +63,11 @@ internal sealed class TrainingLoop
         using var trainSource = DataSource.Training(train, columns, _options, split);
         var validationSource = validation is not null ? DataSource.Validation(validation, validationColumns!, _options)
             : split is not null ? DataSource.HeldOut(train, columns, _options, split) : null;
-        DataReadException.WhileDealing(() => trainSource.PrepareShuffle(seed, state.LabelMean, state.LabelStandardDeviation, _channel));
+        DataReadException.WhileDealing(() => trainSource.PrepareShuffle(seed, state.TargetScaling, _channel));
 
         long? trainingRows = trainSource.Streamed?.Rows ?? split?.TrainingRows ?? train.GetRowCount();
-        var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.LabelMean, state.LabelStandardDeviation,
-            seed, trainingRows);
+        var runner = new EpochRunner(_task, _options, network, state.Parameters, state.Optimizer, state.TargetScaling, columns.TargetCount,
+            seed, trainingRows, group);
         int firstEpoch = state.EpochsDone + 1;
         var progress = new ProgressReporter(_options.Progress, _options.ProgressInterval, _options.Epochs);
         for (int epoch = firstEpoch; epoch <= _options.Epochs && state.StopReason == TrainingStopReason.Completed; epoch++)
@@ -73,25 +91,32 @@ internal sealed class TrainingLoop
             if (summary.IsBest && keepBest)
                 state.BestParameters = (float[])state.Parameters.Clone();
             state.History.Add(summary);
-            _channel.Info(MessageSensitivity.None, $"NeuralNetwork {summary} ({epoch}/{_options.Epochs}).");
+            if (group?.IsRoot != false)
+                _channel.Info(MessageSensitivity.None, $"NeuralNetwork {summary} ({epoch}/{_options.Epochs}).");
             progress.EpochEnd(summary);
 
             if (_options.EarlyStoppingPatience is { } patience && state.EpochsWithoutImprovement >= patience)
                 state.StopReason = TrainingStopReason.EarlyStopping;
+            bool stopTraining = false;
             if (_options.OnEpochEnd is { } onEpochEnd)
             {
                 var context = new EpochEndContext(summary, state.History);
                 onEpochEnd(context);
-                if (context.StopTraining && state.StopReason == TrainingStopReason.Completed)
-                    state.StopReason = TrainingStopReason.Callback;
+                stopTraining = context.StopTraining;
             }
-            // A finished run leaves no checkpoint (see below), so its last epoch is not saved.
-            if (directory is not null && epoch < _options.Epochs && state.StopReason == TrainingStopReason.Completed)
+            // Every rank stops after the same epoch, whichever rank's callback asked.
+            if (group is not null)
+                stopTraining = group.AnyRank(stopTraining);
+            if (stopTraining && state.StopReason == TrainingStopReason.Completed)
+                state.StopReason = TrainingStopReason.Callback;
+            // A finished run leaves no checkpoint (see below), so its last epoch is not saved. Ranks hold the same
+            // state, so rank 0 alone writes it.
+            if (directory is not null && group?.IsRoot != false && epoch < _options.Epochs && state.StopReason == TrainingStopReason.Completed)
                 Checkpoint.Write(directory, state);
         }
         // The run ended normally: its checkpoint must not make a later Fit return this model without training, on any
         // data, so it goes (as Keras' BackupAndRestore does). An exception or a cancellation above keeps it.
-        if (directory is not null)
+        if (directory is not null && group?.IsRoot != false)
             Checkpoint.Delete(directory);
         if (state.StopReason != TrainingStopReason.Completed)
             _channel.Info(MessageSensitivity.None, $"NeuralNetwork stopped after epoch {state.EpochsDone}: {state.StopReason}; best epoch {state.BestEpoch}.");
@@ -104,13 +129,12 @@ internal sealed class TrainingLoop
     private TrainingState Start(IDataView train, TrainingColumns columns, bool hasValidationData, NeuralNetworkModelParameters? initialModel, int seed)
     {
         var (layout, activation, parameters) = StartingPoint(columns, initialModel, seed);
-        var (labelMean, labelStd) = initialModel is not null ? (initialModel.LabelMean, initialModel.LabelStandardDeviation)
-            : _task.FitTargetScaling(train, columns, _options.CancellationToken).Single;
+        var scaling = initialModel?.TargetScaling ?? _task.FitTargetScaling(train, columns, _options.CancellationToken);
         return new TrainingState
         {
             Key = TrainingStateKey.For(_task.Kind, _options, columns, hasValidationData, seed), Seed = seed, Task = _task.Kind,
             Layout = layout, Activation = activation, Parameters = parameters, ClassValues = columns.ClassValues ?? initialModel?.ClassValues,
-            LabelMean = labelMean, LabelStandardDeviation = labelStd,
+            TargetScaling = scaling,
             TrainingOptions = TrainingOptionsSummary.From(_options, seed, warmStart: initialModel is not null),
             History = [], Optimizer = Optimizer.Create(_options, layout), LearningRate = _options.EffectiveLearningRate,
         };

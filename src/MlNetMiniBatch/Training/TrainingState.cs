@@ -1,6 +1,7 @@
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 using MlNetMiniBatch.Scoring;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Training;
 
@@ -27,9 +28,9 @@ internal sealed class TrainingState
 
     public required LabelKeyValues? ClassValues { get; init; }
 
-    public required float LabelMean { get; init; }
-
-    public required float LabelStandardDeviation { get; init; }
+    /// <summary>How the reader standardises the targets: one pair, or one per output. Set once more by a distributed
+    /// run, to rank 0's.</summary>
+    public required TargetScaling TargetScaling { get; set; }
 
     public required TrainingOptionsSummary TrainingOptions { get; init; }
 
@@ -60,5 +61,5 @@ internal sealed class TrainingState
 
     /// <summary>The model of this run with the given weights (the current ones, or the best epoch's).</summary>
     public NeuralNetworkModelParameters ToModel(float[] parameters) => new(Task, Layout, Activation, parameters, ClassValues,
-        LabelMean, LabelStandardDeviation, History.ToArray(), StopReason, BestEpoch, TrainingOptions);
+        TargetScaling, History.ToArray(), StopReason, BestEpoch, TrainingOptions);
 }

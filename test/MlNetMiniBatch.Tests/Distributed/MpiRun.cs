@@ -9,7 +9,7 @@ internal sealed record MpiRun(int ExitCode, string Output, string[]?[] RankFiles
 
     /// <summary>Runs "mpirun -np <paramref name="ranks"/> dotnet MlNetMiniBatch.MpiHost.dll <paramref name="scenario"/>";
     /// inconclusive without mpirun, except in CI (CI=true), where .ci/run installs Open MPI and the test must run.</summary>
-    public static MpiRun Start(string scenario, int ranks)
+    public static MpiRun Start(string scenario, int ranks, params string[] arguments)
     {
         string mpirun = FindMpirun();
         string host = Path.Combine(AppContext.BaseDirectory.Replace("MlNetMiniBatch.Tests", "MlNetMiniBatch.MpiHost"), "MlNetMiniBatch.MpiHost.dll");
@@ -20,7 +20,7 @@ internal sealed record MpiRun(int ExitCode, string Output, string[]?[] RankFiles
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", host, scenario, directory })
+        foreach (var argument in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", host, scenario, directory }.Concat(arguments))
             start.ArgumentList.Add(argument);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;

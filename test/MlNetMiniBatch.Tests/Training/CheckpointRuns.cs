@@ -1,10 +1,12 @@
+using System.Diagnostics;
 using Microsoft.ML;
 using MlNetMiniBatch.Persistence;
 using MlNetMiniBatch.TrainingHost;
 
 namespace MlNetMiniBatch.Tests.Training;
 
-/// <summary>Runs that the checkpoint tests share: train, interrupt after an epoch, compare two runs bit for bit.</summary>
+/// <summary>Runs that the checkpoint tests share: train, interrupt after an epoch, kill the training host, compare two
+/// runs bit for bit.</summary>
 internal static class CheckpointRuns
 {
     public static string NewDirectory() => Directory.CreateTempSubdirectory("mlnmb-checkpoint-").FullName;
@@ -52,6 +54,33 @@ internal static class CheckpointRuns
         }
         Assert.AreEqual(expected.BestEpoch, actual.BestEpoch);
         Assert.AreEqual(expected.StopReason, actual.StopReason);
+    }
+
+    /// <summary>Starts the training host with checkpoints in <paramref name="directory"/>, waits for
+    /// <paramref name="line"/> (after which the host stalls) and kills it.</summary>
+    public static void RunHostUntil(string directory, string[] arguments, string line)
+    {
+        string host = Path.Combine(AppContext.BaseDirectory.Replace("MlNetMiniBatch.Tests", "MlNetMiniBatch.TrainingHost"),
+            "MlNetMiniBatch.TrainingHost.dll");
+        Assert.IsTrue(File.Exists(host), $"the host process is built with the tests: {host}");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in new[] { host, directory }.Concat(arguments)) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        try
+        {
+            string? output;
+            var clock = Stopwatch.StartNew();
+            while ((output = process.StandardOutput.ReadLine()) != line)
+            {
+                Assert.IsNotNull(output, $"the host ended before printing '{line}'");
+                Assert.IsLessThan(120, clock.Elapsed.TotalSeconds, "the host is too slow");
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
     }
 
     /// <summary>Synchronous (Progress&lt;T&gt; would report on the thread pool, after Fit returns).</summary>

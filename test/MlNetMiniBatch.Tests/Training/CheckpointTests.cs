@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMiniBatch.Kernels;
@@ -177,33 +176,6 @@ public sealed class CheckpointTests
         var fresh = ml.MulticlassClassification.Trainers.NeuralNetwork(online).Fit(Synthetic.BlobsView(ml, 40, seed: 3));
         Assert.IsLessThan(fresh.Model.History[0].TrainLoss, update.Model.History[0].TrainLoss,
             "starting from the trained weights, the new rows are predicted better than from scratch");
-    }
-
-    /// <summary>Starts the training host with checkpoints in <paramref name="directory"/>, waits for
-    /// <paramref name="line"/> (after which the host stalls) and kills it.</summary>
-    private static void RunHostUntil(string directory, string[] arguments, string line)
-    {
-        string host = Path.Combine(AppContext.BaseDirectory.Replace("MlNetMiniBatch.Tests", "MlNetMiniBatch.TrainingHost"),
-            "MlNetMiniBatch.TrainingHost.dll");
-        Assert.IsTrue(File.Exists(host), $"the host process is built with the tests: {host}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { host, directory }.Concat(arguments)) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        try
-        {
-            string? output;
-            var clock = Stopwatch.StartNew();
-            while ((output = process.StandardOutput.ReadLine()) != line)
-            {
-                Assert.IsNotNull(output, $"the host ended before printing '{line}'");
-                Assert.IsLessThan(120, clock.Elapsed.TotalSeconds, "the host is too slow");
-            }
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
     }
 
     private static IDataView WideData(MLContext ml)

@@ -5,7 +5,7 @@ namespace MlNetMiniBatch.Training.Shuffling;
 /// of a record the previous fill cut off, reads until the buffer (up to <c>capacity</c> bytes) is full or the files
 /// are exhausted, and indexes the records that arrived whole. The split of oversized shards reads them so.
 /// </summary>
-internal sealed class RecordBuffer(byte[] buffer, int capacity, int featureCount)
+internal sealed class RecordBuffer(byte[] buffer, int capacity, int featureCount, int targetCount)
 {
     private int _filled, _parsedEnd;
 
@@ -22,7 +22,7 @@ internal sealed class RecordBuffer(byte[] buffer, int capacity, int featureCount
         while (_filled < capacity && (read = files.Read(buffer, _filled, capacity - _filled)) > 0)
             _filled += read;
 
-        int rows = ShuffleRecord.Index(buffer.AsSpan(0, _filled), featureCount, ref offsets, out _parsedEnd);
+        int rows = ShuffleRecord.Index(buffer.AsSpan(0, _filled), featureCount, targetCount, ref offsets, out _parsedEnd);
         if (rows == 0 && _filled > 0)
             throw new InvalidDataException($"A temporary file of the streaming shuffle ({files.Description}) ends in the middle of a row; it was changed while training ran.");
         return rows;

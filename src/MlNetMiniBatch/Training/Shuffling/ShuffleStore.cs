@@ -22,16 +22,20 @@ internal sealed class ShuffleStore : IDisposable
     private byte[]? _readBuffer;
     private int _nextFile;
 
-    private ShuffleStore(ShuffleDirectory directory, int featureCount, long memoryLimit, ulong orderStream)
+    private ShuffleStore(ShuffleDirectory directory, int featureCount, int targetCount, long memoryLimit, ulong orderStream)
     {
         _directory = directory;
         FeatureCount = featureCount;
+        TargetCount = targetCount;
         MemoryLimit = memoryLimit;
         OrderStream = orderStream;
         _dealStream = CounterRandom.Hash(orderStream, ulong.MaxValue);
     }
 
     public int FeatureCount { get; }
+
+    /// <summary>Target values per row (the label's vector size, or 1).</summary>
+    public int TargetCount { get; }
     public long MemoryLimit { get; }
     public long Rows { get; private set; }
     public long SkippedRows { get; private set; }
@@ -59,16 +63,17 @@ internal sealed class ShuffleStore : IDisposable
     private static int ShardsFor(long memoryLimit) => (int)Math.Clamp(memoryLimit / (2 * WriteBufferBytes), 2, MaxShards);
 
     /// <summary>The smallest limit that holds a few rows and the deal's buffers.</summary>
-    public static long MinimumLimit(int featureCount) => Math.Max(MinimumMemoryLimit, 4L * ShuffleRecord.MaxBytes(featureCount));
+    public static long MinimumLimit(int featureCount, int targetCount = 1) =>
+        Math.Max(MinimumMemoryLimit, 4L * ShuffleRecord.MaxBytes(featureCount, targetCount));
 
     /// <summary>Reads every batch <paramref name="read"/> yields (one cursor pass, in cursor order) and deals its rows
     /// into shard files under <paramref name="parentDirectory"/>. IO failures come back as the exceptions the file
     /// system throws; <see cref="DataSource"/> turns them into a message naming the option.</summary>
     public static ShuffleStore Deal(Func<Batch, bool> read, Func<long> skippedRows, int featureCount, long memoryLimit,
-        string parentDirectory, int seed)
+        string parentDirectory, int seed, int targetCount = 1)
     {
         var directory = ShuffleDirectory.Create(parentDirectory);
-        var store = new ShuffleStore(directory, featureCount, memoryLimit, CounterRandom.Hash((ulong)(uint)seed, 0x5417F1E));
+        var store = new ShuffleStore(directory, featureCount, targetCount, memoryLimit, CounterRandom.Hash((ulong)(uint)seed, 0x5417F1E));
         try
         {
             store.DealRows(read);
@@ -83,6 +88,9 @@ internal sealed class ShuffleStore : IDisposable
         }
     }
 
+    /// <summary>The largest record of a row (dense features).</summary>
+    private int RecordBytes => ShuffleRecord.MaxBytes(FeatureCount, TargetCount);
+
     private string NextPath() => Path.Combine(_directory.FullPath, $"shard-{_nextFile++:D6}.bin");
 
     private void DealRows(Func<Batch, bool> read)
@@ -90,14 +98,14 @@ internal sealed class ShuffleStore : IDisposable
         int d = FeatureCount;
         int shardCount = ShardsFor(MemoryLimit);
         int batchRows = (int)Math.Clamp(MemoryLimit / 4 / (4L * Math.Max(1, d)), 1, 256);
-        var batch = new Batch(batchRows, d);
-        var record = new byte[ShuffleRecord.MaxBytes(d)];
+        var batch = new Batch(batchRows, d, TargetCount);
+        var record = new byte[RecordBytes];
         using var files = new ShardFiles(NextPath, shardCount, (int)Math.Min(WriteBufferBytes, MemoryLimit / (2 * shardCount)));
         while (read(batch))
         {
             for (int i = 0; i < batch.Count; i++)
             {
-                int length = ShuffleRecord.Encode(batch.Features.AsSpan(i * d, d), batch.Targets[i], batch.Weights[i], record);
+                int length = ShuffleRecord.Encode(batch.Features.AsSpan(i * d, d), batch.TargetRow(i), batch.Weights[i], record);
                 files.Write(Pick(_dealStream, (ulong)Rows, shardCount), record.AsSpan(0, length));
                 BytesWritten += length;
                 Rows++;
@@ -123,10 +131,10 @@ internal sealed class ShuffleStore : IDisposable
                 done.Add(shard);
                 continue;
             }
-            buffer ??= new byte[Math.Max(MemoryLimit / 2, ShuffleRecord.MaxBytes(FeatureCount))];
+            buffer ??= new byte[Math.Max(MemoryLimit / 2, RecordBytes)];
             int parts = (int)Math.Clamp(2 * shard.Bytes / group, 2, ShardsFor(MemoryLimit));
             ulong stream = CounterRandom.Hash(_dealStream, split++);
-            var records = new RecordBuffer(buffer, buffer.Length, FeatureCount);
+            var records = new RecordBuffer(buffer, buffer.Length, FeatureCount, TargetCount);
             using (var input = new ShardSequence([shard.Path]))
             using (var files = new ShardFiles(NextPath, parts, (int)Math.Min(WriteBufferBytes, MemoryLimit / (2 * parts))))
             {
@@ -135,7 +143,7 @@ internal sealed class ShuffleStore : IDisposable
                     for (int i = 0; i < n; i++)
                     {
                         var rest = buffer.AsSpan(offsets[i]);
-                        int length = ShuffleRecord.Length(rest, FeatureCount);
+                        int length = ShuffleRecord.Length(rest, FeatureCount, TargetCount);
                         files.Write(Pick(stream, (ulong)index++, parts), rest.Slice(0, length));
                         BytesWritten += length;
                     }
@@ -154,9 +162,9 @@ internal sealed class ShuffleStore : IDisposable
     /// larger than the data, no smaller than one row.</summary>
     private long GroupBytes()
     {
-        double meanRecord = Rows == 0 ? ShuffleRecord.MaxBytes(FeatureCount) : (double)DataBytes / Rows;
+        double meanRecord = Rows == 0 ? RecordBytes : (double)DataBytes / Rows;
         long size = (long)(MemoryLimit * meanRecord / (meanRecord + 4));
-        return Math.Max(Math.Min(Math.Min(size, DataBytes), Array.MaxLength), ShuffleRecord.MaxBytes(FeatureCount));
+        return Math.Max(Math.Min(Math.Min(size, DataBytes), Array.MaxLength), RecordBytes);
     }
 
     /// <summary>The buffer of one group: made once and reused by every epoch.</summary>

@@ -44,7 +44,7 @@ internal sealed class ShuffledReader : IBatchReader
             if (count == batch.Capacity)
                 batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
             ShuffleRecord.Decode(_buffer.AsSpan(_offsets[_next++]), batch.Features.AsSpan(count * d, d),
-                out batch.Targets[count], out batch.Weights[count]);
+                batch.TargetRow(count), out batch.Weights[count]);
             count++;
         }
         batch.Count = count;
@@ -62,7 +62,7 @@ internal sealed class ShuffledReader : IBatchReader
             file.ReadExactly(_buffer, filled, length);
             filled += length;
         }
-        _rows = ShuffleRecord.Index(_buffer.AsSpan(0, filled), _store.FeatureCount, ref _offsets, out int end);
+        _rows = ShuffleRecord.Index(_buffer.AsSpan(0, filled), _store.FeatureCount, _store.TargetCount, ref _offsets, out int end);
         _store.RowIndex = _offsets; // grown by the first epoch, reused by the next
         _next = 0;
         if (end != filled || (_rows == 0 && _nextShard < _shards.Length))

@@ -1,0 +1,32 @@
+namespace MlNetMiniBatch.Training;
+
+/// <summary>
+/// One rank's rows of a pass that every rank reads in the same order: of each global batch of the inner reader, the
+/// rows [start, end). The inner reader fills a whole global batch, so the batch boundaries, and which rows each rank
+/// gets, are the same on every rank; a rank whose share of a batch is empty (the last, short batch) gets an empty
+/// batch and still returns true, as the pass is not over for the others.
+/// </summary>
+internal sealed class ShardReader(IBatchReader inner, Batch whole, int start, int end) : IBatchReader
+{
+    public long SkippedRows => inner.SkippedRows;
+
+    /// <param name="batchSize">The global batch size: the rows every rank's reader consumes per call.</param>
+    public bool Read(Batch batch, int batchSize)
+    {
+        if (!inner.Read(whole, batchSize))
+        {
+            batch.Count = 0;
+            return false;
+        }
+        int from = Math.Min(start, whole.Count), rows = Math.Min(end, whole.Count) - from, d = whole.FeatureCount, k = whole.TargetCount;
+        if (rows > batch.Capacity)
+            batch.Grow(rows);
+        whole.Features.AsSpan(from * d, rows * d).CopyTo(batch.Features);
+        whole.Targets.AsSpan(from * k, rows * k).CopyTo(batch.Targets);
+        whole.Weights.AsSpan(from, rows).CopyTo(batch.Weights);
+        batch.Count = rows;
+        return true;
+    }
+
+    public void Dispose() => inner.Dispose();
+}
