@@ -34,7 +34,7 @@ internal sealed class MultiLabelTask : TrainingTask
                 $"The label column '{name}' is a scalar, but multi-label classification needs a vector of Boolean, one per label. " +
                 "For one Boolean label, train mlContext.BinaryClassification.Trainers.NeuralNetwork on it.", "LabelColumnName");
         if (kind == VectorKind.VariableVector)
-            throw VariableSize(name);
+            throw TrainingColumns.VariableSizeLabel(name);
     }
 
     /// <summary>Called with the column's type (a vector) and with a schema shape's item type (Boolean).</summary>
@@ -57,7 +57,7 @@ internal sealed class MultiLabelTask : TrainingTask
             throw new InvalidOperationException("Unreachable: a scalar label was refused above.");
         }
         if (!vector.IsKnownSize)
-            throw VariableSize(label.Name);
+            throw TrainingColumns.VariableSizeLabel(label.Name);
         return vector.Size;
     }
 
@@ -191,8 +191,4 @@ internal sealed class MultiLabelTask : TrainingTask
         string label = graph.Output(ScoreColumns.PredictedLabel, new VectorDataViewType(BooleanDataViewType.Instance, k));
         graph.Node("Greater", [score, zero], [label]);
     }
-
-    private static ArgumentException VariableSize(string name) => new(
-        $"The label column '{name}' is a vector of variable size, but multi-label classification needs the same labels in every row. " +
-        "Give the column a fixed size (for example [VectorType(k)] on the input class).", "LabelColumnName");
 }
