@@ -72,6 +72,15 @@ public static class ModelReport
                 lines.Add($"engine.Probability={string.Join(" ", outputs.Select(o => Bits(o.Probability)))}");
                 break;
             }
+            case NeuralNetworkTask.MultiLabelClassification:
+            {
+                var engine = ml.Model.CreatePredictionEngine<FourFeatures, MultiLabelOut>(model);
+                var outputs = inputs.Select(engine.Predict).ToArray();
+                lines.Add($"engine.PredictedLabel={string.Join(" ", outputs.Select(o => string.Join(",", o.PredictedLabel)))}");
+                lines.Add($"engine.Score={string.Join(" ", outputs.Select(o => Bits(o.Score)))}");
+                lines.Add($"engine.Probability={string.Join(" ", outputs.Select(o => Bits(o.Probability)))}");
+                break;
+            }
             default:
             {
                 var engine = ml.Model.CreatePredictionEngine<FourFeatures, RegressionOut>(model);
@@ -85,7 +94,13 @@ public static class ModelReport
     private static IEnumerable<string> Column(IDataView view, DataViewSchema.Column column)
     {
         using var cursor = view.GetRowCursor([column]);
-        if (column.Type is VectorDataViewType)
+        if (column.Type is VectorDataViewType { ItemType: BooleanDataViewType })
+        {
+            var get = cursor.GetGetter<VBuffer<bool>>(column);
+            VBuffer<bool> value = default;
+            while (cursor.MoveNext()) { get(ref value); yield return string.Join(",", value.DenseValues()); }
+        }
+        else if (column.Type is VectorDataViewType)
         {
             var get = cursor.GetGetter<VBuffer<float>>(column);
             VBuffer<float> value = default;
@@ -147,6 +162,13 @@ public sealed class BinaryOut
     public bool PredictedLabel { get; set; }
     public float Score { get; set; }
     public float Probability { get; set; }
+}
+
+public sealed class MultiLabelOut
+{
+    public bool[] PredictedLabel { get; set; } = [];
+    public float[] Score { get; set; } = [];
+    public float[] Probability { get; set; } = [];
 }
 
 public sealed class RegressionOut

@@ -6,7 +6,7 @@ using Microsoft.ML.Data;
 namespace MlNetMiniBatch.Tests.Persistence;
 
 /// <summary>
-/// Three small trained pipelines (one per task) over four named scalar features X0..X3, built once and shared by the
+/// Four small trained pipelines (one per task) over four named scalar features X0..X3, built once and shared by the
 /// persistence, ONNX and feature-importance tests: Concatenate → NormalizeMinMax → NeuralNetwork (multiclass adds
 /// MapKeyToValue on the prediction). X3 is pure noise.
 /// </summary>
@@ -20,6 +20,8 @@ internal static class PersistenceFixture
         public float X3 { get; set; }
         public string Class { get; set; } = "";
         public bool Flag { get; set; }
+        public bool Positive { get; set; }
+        public bool Low { get; set; }
         public float Target { get; set; }
     }
 
@@ -48,6 +50,8 @@ internal static class PersistenceFixture
             {
                 X0 = x0, X1 = x1, X2 = x2, X3 = x3, Class = label,
                 Flag = x0 / 3 * x1 * 2 + x2 / 20 > 0,
+                Positive = x0 > 1,
+                Low = x2 < -4 + x1,
                 Target = 5 * MathF.Sin(x0 / 3) + 4 * x1 * x1 - x2 / 5 + 20,
             };
         }).ToArray();
@@ -65,6 +69,7 @@ internal static class PersistenceFixture
         new(() => Train(NeuralNetworkTask.MulticlassClassification)),
         new(() => Train(NeuralNetworkTask.BinaryClassification)),
         new(() => Train(NeuralNetworkTask.Regression)),
+        new(() => Train(NeuralNetworkTask.MultiLabelClassification)),
     ];
 
     public static Trained Get(NeuralNetworkTask task) => Cache[(int)task].Value;
@@ -97,6 +102,8 @@ internal static class PersistenceFixture
         {
             NeuralNetworkTask.MulticlassClassification => ml.Transforms.Conversion.MapValueToKey("Label", "Class").Fit(raw).Transform(raw),
             NeuralNetworkTask.BinaryClassification => ml.Transforms.CopyColumns("Label", "Flag").Fit(raw).Transform(raw),
+            // Concatenate names the slots after its inputs: Flag, Positive, Low.
+            NeuralNetworkTask.MultiLabelClassification => ml.Transforms.Concatenate("Label", "Flag", "Positive", "Low").Fit(raw).Transform(raw),
             _ => ml.Transforms.CopyColumns("Label", "Target").Fit(raw).Transform(raw),
         };
         data = ml.Data.Cache(data);
@@ -107,7 +114,7 @@ internal static class PersistenceFixture
         var trainer = task switch
         {
             NeuralNetworkTask.MulticlassClassification => ml.MulticlassClassification.Trainers.NeuralNetwork(options),
-            NeuralNetworkTask.BinaryClassification => ml.BinaryClassification.Trainers.NeuralNetwork(options),
+            NeuralNetworkTask.BinaryClassification or NeuralNetworkTask.MultiLabelClassification => ml.BinaryClassification.Trainers.NeuralNetwork(options),
             _ => ml.Regression.Trainers.NeuralNetwork(options),
         };
         var network = trainer.Fit(featurized);
