@@ -28,7 +28,8 @@ internal abstract class TrainingTask
     /// <summary>The task a trainer of <paramref name="task"/> trains for a label of this shape: the binary trainer's vector
     /// label is multi-label, trained with the options' ClassWeights as per-label positive weights.</summary>
     public static TrainingTask For(NeuralNetworkTask task, bool vectorLabel, NeuralNetworkOptions options) =>
-        task == NeuralNetworkTask.BinaryClassification && vectorLabel ? MultiLabelTask.WithPositiveWeights(options.ClassWeights) : For(task);
+        (task == NeuralNetworkTask.BinaryClassification && vectorLabel) || task == NeuralNetworkTask.MultiLabelClassification
+            ? MultiLabelTask.WithPositiveWeights(options.ClassWeights) : For(task);
 
     /// <summary>Lets internal callers (and tests) pass the public tag where a task object is wanted.</summary>
     public static implicit operator TrainingTask(NeuralNetworkTask task) => For(task);

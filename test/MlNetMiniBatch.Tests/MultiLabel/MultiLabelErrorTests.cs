@@ -93,6 +93,43 @@ public sealed class MultiLabelErrorTests
         StringAssert.Contains(task.Message, "trained for MultiLabelClassification, but this trainer does BinaryClassification");
     }
 
+    [TestMethod]
+    public void ValidationDataOfAnotherLabelWidthIsRefused()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable([new NarrowLabel { Features = [1, 2, 3, 4], Label = [true, false] }]);
+        var validation = ml.Data.LoadFromEnumerable([new SingleLabelOfBooleans { Features = [1, 2, 3, 4], Label = [true, false, true] }]);
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() =>
+            ml.BinaryClassification.Trainers.NeuralNetwork(MultiLabelData.Options(epochs: 1)).Fit(train, validation));
+        StringAssert.Contains(error.Message, "3 label values, the training data 4 and 2");
+        Assert.AreEqual("validationData", error.ParamName);
+    }
+
+    [TestMethod]
+    public void ATrainerMadeForMultiLabelTakesClassWeightsAsPositiveWeightsAndRefusesAScalarLabel()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = MultiLabelData.Options(epochs: 1);
+        options.ClassWeights = [1f, 2f, 3f];
+        var trainer = new NeuralNetworkTrainer(ml, NeuralNetworkTask.MultiLabelClassification, options);
+        var scalar = ml.Data.LoadFromEnumerable([new ScalarLabel { Features = [1, 2, 3, 4], Label = true }]);
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => trainer.GetOutputSchema(TestData.ShapeOf(scalar.Schema)));
+        StringAssert.Contains(error.Message, "'Label' is a scalar, but multi-label classification needs a vector of Boolean");
+        var task = (MlNetMiniBatch.Tasks.MultiLabelTask)MlNetMiniBatch.Tasks.TrainingTask.For(NeuralNetworkTask.MultiLabelClassification, vectorLabel: true, options);
+        float[] logit = [0.5f], positive = [1], weight = [1];
+        Assert.AreEqual(3 * MlNetMiniBatch.Tasks.MultiLabelTask.Instance.Loss(logit, positive, weight, 1, 1, 1, new float[1]),
+            task.Loss([0f, 0f, 0.5f], [0f, 0f, 1f], weight, 1, 3, 1, new float[3]) * 3 - 2 * Math.Log(2), 1e-9,
+            "the third label's positive term weighs 3");
+    }
+
+    public sealed class SingleLabelOfBooleans
+    {
+        [VectorType(4)] public float[] Features { get; set; } = [];
+        [VectorType(3)] public bool[] Label { get; set; } = [];
+    }
+
     private static IEnumerable<ArgumentException> BothChecks(MLContext ml, IDataView data)
     {
         var trainer = ml.BinaryClassification.Trainers.NeuralNetwork(MultiLabelData.Options(epochs: 1));
