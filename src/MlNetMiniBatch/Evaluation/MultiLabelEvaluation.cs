@@ -40,18 +40,10 @@ public static class MultiLabelEvaluation
     private static string[] LabelNames(DataViewSchema.Column label, int labels)
     {
         var names = Enumerable.Range(0, labels).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (label.HasSlotNames(labels))
-        {
-            VBuffer<ReadOnlyMemory<char>> slotNames = default;
-            label.GetSlotNames(ref slotNames);
-            int index = 0;
-            foreach (var value in slotNames.DenseValues())
-            {
-                if (!value.IsEmpty)
-                    names[index] = value.ToString();
-                index++;
-            }
-        }
+        var slotNames = Scoring.SlotNames.Read(label, labels);
+        for (int i = 0; slotNames is not null && i < labels; i++)
+            if (slotNames[i].Length > 0)
+                names[i] = slotNames[i];
         return names;
     }
 }

@@ -66,11 +66,8 @@ internal sealed class MultiLabelTask : TrainingTask
     /// <summary>The label's SlotNames, kept by the model so that its outputs carry them.</summary>
     public override LabelKeyValues? ReadClassValues(DataViewSchema.Column label)
     {
-        if (label.Type is not VectorDataViewType { Size: > 0 and var size } || !label.HasSlotNames(size))
-            return null;
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        label.GetSlotNames(ref names);
-        return LabelKeyValues.FromNames(names.DenseValues().Select(n => n.ToString()).ToArray());
+        var names = label.Type is VectorDataViewType { Size: > 0 and var size } ? SlotNames.Read(label, size) : null;
+        return names is null ? null : LabelKeyValues.FromNames(names);
     }
 
     /// <summary>A row has k labels, not one class, so the validation split is random rather than stratified.</summary>
