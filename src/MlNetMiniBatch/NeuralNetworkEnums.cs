@@ -12,6 +12,9 @@ public enum NeuralNetworkTask
     /// <summary>A known-size vector of k Single labels: k linear outputs, each standardised separately, the mean over
     /// outputs of their squared errors. The regression catalog's trainer picks it for a vector label.</summary>
     MultiOutputRegression,
+    /// <summary>A known-size vector of Boolean (k labels), trained by the binary catalog's NeuralNetwork: k sigmoid outputs,
+    /// the mean of their log-losses.</summary>
+    MultiLabelClassification,
 }
 
 /// <summary>The update rule applied after each mini-batch.</summary>

@@ -155,9 +155,10 @@ public sealed class NeuralNetworkOptions
     public float Dropout { get; set; }
 
     /// <summary>Weight of each class, multiplied into each training row's example weight: by class index (key value − 1) for
-    /// multiclass, { false, true } for binary. Validation rows are not class-weighted (as in Keras), so validation
-    /// metrics and early stopping see the loss that ML.NET's Evaluate reports.</summary>
-    /// <value>Default null: all 1. Length = class count; values finite and non-negative.</value>
+    /// multiclass, { false, true } for binary. For a multi-label (vector of Boolean) label, one weight per label that
+    /// multiplies that label's positive term of the loss, as PyTorch's pos_weight. Validation rows are not class-weighted
+    /// (as in Keras), so validation metrics and early stopping see the loss that ML.NET's Evaluate reports.</summary>
+    /// <value>Default null: all 1. Length = class count (multi-label: label count); values finite and non-negative.</value>
     public float[]? ClassWeights { get; set; }
 
     /// <summary>Receives progress reports after batches (throttled by <see cref="ProgressInterval"/>) and after every epoch.</summary>

@@ -78,6 +78,15 @@ public static class ModelReport
                 lines.Add($"engine.Score={string.Join(" ", inputs.Select(r => Bits(engine.Predict(r).Score)))}");
                 break;
             }
+            case NeuralNetworkTask.MultiLabelClassification:
+            {
+                var engine = ml.Model.CreatePredictionEngine<FourFeatures, MultiLabelOut>(model);
+                var outputs = inputs.Select(engine.Predict).ToArray();
+                lines.Add($"engine.PredictedLabel={string.Join(" ", outputs.Select(o => string.Join(",", o.PredictedLabel)))}");
+                lines.Add($"engine.Score={string.Join(" ", outputs.Select(o => Bits(o.Score)))}");
+                lines.Add($"engine.Probability={string.Join(" ", outputs.Select(o => Bits(o.Probability)))}");
+                break;
+            }
             default:
             {
                 var engine = ml.Model.CreatePredictionEngine<FourFeatures, RegressionOut>(model);
@@ -91,7 +100,13 @@ public static class ModelReport
     private static IEnumerable<string> Column(IDataView view, DataViewSchema.Column column)
     {
         using var cursor = view.GetRowCursor([column]);
-        if (column.Type is VectorDataViewType)
+        if (column.Type is VectorDataViewType { ItemType: BooleanDataViewType })
+        {
+            var get = cursor.GetGetter<VBuffer<bool>>(column);
+            VBuffer<bool> value = default;
+            while (cursor.MoveNext()) { get(ref value); yield return string.Join(",", value.DenseValues()); }
+        }
+        else if (column.Type is VectorDataViewType)
         {
             var get = cursor.GetGetter<VBuffer<float>>(column);
             VBuffer<float> value = default;
@@ -153,6 +168,13 @@ public sealed class BinaryOut
     public bool PredictedLabel { get; set; }
     public float Score { get; set; }
     public float Probability { get; set; }
+}
+
+public sealed class MultiLabelOut
+{
+    public bool[] PredictedLabel { get; set; } = [];
+    public float[] Score { get; set; } = [];
+    public float[] Probability { get; set; } = [];
 }
 
 public sealed class RegressionOut

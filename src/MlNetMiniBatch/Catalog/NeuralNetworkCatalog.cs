@@ -33,7 +33,8 @@ public static class NeuralNetworkCatalog
 
     /// <summary>Binary neural network: one sigmoid output giving <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>
     /// <param name="catalog">The binary classification trainer catalog.</param>
-    /// <param name="labelColumnName">Label column: Boolean.</param>
+    /// <param name="labelColumnName">Label column: Boolean; a known-size vector of Boolean trains a multi-label network
+    /// (k sigmoid outputs; Score, Probability and PredictedLabel become vectors).</param>
     /// <param name="featureColumnName">Feature column: a known-size vector of Single.</param>
     /// <param name="exampleWeightColumnName">Optional column of per-row weights (Single); null weighs every row 1.</param>
     /// <param name="hiddenLayers">Units per hidden layer; null means { 128 }.</param>
@@ -47,7 +48,7 @@ public static class NeuralNetworkCatalog
 
     /// <summary>Binary neural network with all options.</summary>
     /// <param name="catalog">The binary classification trainer catalog.</param>
-    /// <param name="options">Trainer options; the label column must be Boolean.</param>
+    /// <param name="options">Trainer options; the label column must be Boolean, or a known-size vector of Boolean (multi-label).</param>
     public static NeuralNetworkTrainer NeuralNetwork(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         NeuralNetworkOptions options)
         => new(MlNetInternals.GetEnvironment(catalog), NeuralNetworkTask.BinaryClassification, options);

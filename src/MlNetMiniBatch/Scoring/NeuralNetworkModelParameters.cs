@@ -45,7 +45,7 @@ public sealed class NeuralNetworkModelParameters
     public NeuralNetworkTask Task { get; }
 
     /// <summary>Units per layer: the feature count first, then each hidden layer, then the outputs
-    /// (the class count for multiclass, k for multi-output regression, 1 for binary and regression).</summary>
+    /// (the class count for multiclass, k for multi-output regression, the label count for multi-label, 1 for binary and regression).</summary>
     public IReadOnlyList<int> LayerSizes => Layout.Sizes;
 
     /// <summary>Number of features the network reads.</summary>
@@ -58,7 +58,7 @@ public sealed class NeuralNetworkModelParameters
     public int LayerCount => Layout.LayerCount;
 
     /// <summary>Multiclass: the label's key values as text, in class order (null when the label key had none);
-    /// binary: { "False", "True" }; regression: null.</summary>
+    /// binary: { "False", "True" }; multi-label: the label's slot names (null when it had none); regression: null.</summary>
     public IReadOnlyList<string>? ClassNames => TrainingTask.ClassNames(ClassValues);
 
     /// <summary>Regression trains on the standardized label (label − LabelMean) / LabelStandardDeviation, so the default

@@ -8,7 +8,7 @@ namespace MlNetMiniBatch.Tasks;
 /// Everything that depends on what the network predicts, in one object per task, so that training, reading, scoring,
 /// persistence and ONNX export never ask which task they serve: the label's checks, the output layer's width, the
 /// target transform, the loss, the metrics, the output columns and their getters, and the ONNX tail. A new task is one
-/// subclass plus its entry in <see cref="For(NeuralNetworkTask)"/>. Instances hold no state and are shared.
+/// subclass plus its entry in <see cref="For(NeuralNetworkTask)"/>. Instances hold no mutable state and are shared.
 /// </summary>
 internal abstract class TrainingTask
 {
@@ -22,14 +22,18 @@ internal abstract class TrainingTask
         NeuralNetworkTask.BinaryClassification => BinaryTask.Instance,
         NeuralNetworkTask.Regression => RegressionTask.Instance,
         NeuralNetworkTask.MultiOutputRegression => MultiOutputRegressionTask.Instance,
+        NeuralNetworkTask.MultiLabelClassification => MultiLabelTask.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task."),
     };
 
-    /// <summary>The task a trainer of <paramref name="task"/> runs on a label that is a vector or not: a catalog's trainer
-    /// serves both (a vector label picks the task's vector variant).</summary>
-    public static TrainingTask For(NeuralNetworkTask task, bool vectorLabel) => (task, vectorLabel) switch
+    /// <summary>The task a trainer of <paramref name="task"/> trains for a label of this shape: a catalog's trainer serves
+    /// both. The regression trainer's vector label is multi-output; the binary trainer's is multi-label, trained with the
+    /// options' ClassWeights as per-label positive weights.</summary>
+    public static TrainingTask For(NeuralNetworkTask task, bool vectorLabel, NeuralNetworkOptions options) => task switch
     {
-        (NeuralNetworkTask.Regression, true) => MultiOutputRegressionTask.Instance,
+        NeuralNetworkTask.Regression when vectorLabel => MultiOutputRegressionTask.Instance,
+        NeuralNetworkTask.BinaryClassification when vectorLabel => MultiLabelTask.WithPositiveWeights(options.ClassWeights),
+        NeuralNetworkTask.MultiLabelClassification => MultiLabelTask.WithPositiveWeights(options.ClassWeights),
         _ => For(task),
     };
 

@@ -44,8 +44,10 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             return new ShuffledReader(_store, key);
         try
         {
+            // A vector label's ClassWeights weigh each label's positive term in its task's loss, not the row.
+            var rowClassWeights = isTraining && columns.TargetCount == 1 ? options.ClassWeights : null;
             return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-                scaling, isTraining ? options.ClassWeights : null, split, heldOutSide);
+                scaling, rowClassWeights, split, heldOutSide);
         }
         catch (Exception e) when (DataReadException.IsSourceFailure(e))
         {

@@ -14,7 +14,7 @@ namespace MlNetMiniBatch;
 /// ### Trainer characteristics
 /// | | |
 /// | -- | -- |
-/// | Machine learning task | Multiclass classification, binary classification, regression (one output, or multi-output for a vector label) |
+/// | Machine learning task | Multiclass classification, binary classification, multi-label classification (a vector-of-Boolean label), regression (one output, or multi-output for a vector label) |
 /// | Is normalization required? | Yes: add NormalizeMinMax or NormalizeMeanVariance for features on very different scales |
 /// | Is caching required? | No, but AppendCacheCheckpoint lets every epoch reshuffle the rows |
 /// | Required NuGet in addition to Microsoft.ML | MlNetMiniBatch |
@@ -88,15 +88,18 @@ public sealed class NeuralNetworkTrainer : ITrainerEstimator<NeuralNetworkPredic
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         bool found = inputSchema.TryFind(_options.LabelColumnName, out var label);
-        var task = TrainingTask.For(Task, vectorLabel: found && label.Kind != SchemaShape.Column.VectorKind.Scalar);
+        var task = TaskFor(found && label.Kind != SchemaShape.Column.VectorKind.Scalar);
         TrainingColumns.CheckShape(inputSchema, task, _options);
         return ScoreColumns.OutputShape(inputSchema, task, label);
     }
 
+    /// <summary>The task of this trainer for the data's label: the binary trainer trains a vector of Booleans as multi-label.</summary>
+    private TrainingTask TaskFor(bool vectorLabel) => TrainingTask.For(Task, vectorLabel, _options);
+
     private NeuralNetworkPredictionTransformer Train(IDataView trainData, IDataView? validationData, NeuralNetworkModelParameters? initialModel)
     {
         ArgumentNullException.ThrowIfNull(trainData);
-        var task = TrainingTask.For(Task, vectorLabel: trainData.Schema.GetColumnOrNull(_options.LabelColumnName)?.Type is VectorDataViewType);
+        var task = TaskFor(trainData.Schema.GetColumnOrNull(_options.LabelColumnName)?.Type is VectorDataViewType);
         var columns = TrainingColumns.Bind(trainData.Schema, task, _options, "training");
         var validationColumns = validationData is null ? null : TrainingColumns.Bind(validationData.Schema, task, _options, "validation");
         if (validationColumns is not null && (validationColumns.FeatureCount != columns.FeatureCount || validationColumns.ClassCount != columns.ClassCount))

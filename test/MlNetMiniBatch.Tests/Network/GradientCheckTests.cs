@@ -20,7 +20,7 @@ public sealed class GradientCheckTests
     [DynamicData(nameof(Cases))]
     public void BackwardMatchesFiniteDifferences(NeuralNetworkActivation activation, NeuralNetworkTask task)
     {
-        int outputs = task is NeuralNetworkTask.MulticlassClassification or NeuralNetworkTask.MultiOutputRegression ? 3 : 1;
+        int outputs = task is NeuralNetworkTask.MulticlassClassification or NeuralNetworkTask.MultiOutputRegression or NeuralNetworkTask.MultiLabelClassification ? 3 : 1;
         CheckGradient(new[] { 17, 33, 3, outputs }, activation, task, rows: 5, l2: 0);
     }
 
@@ -59,11 +59,12 @@ public sealed class GradientCheckTests
         for (int l = 0; l < layout.LayerCount; l++) // non-zero biases exercise the bias gradient
             foreach (ref float b in layout.Bias(parameters.AsSpan(), l)) b = 0.1f * Synthetic.Gaussian(random);
         var input = Enumerable.Range(0, rows * sizes[0]).Select(_ => Synthetic.Gaussian(random)).ToArray();
-        int targetCount = task == NeuralNetworkTask.MultiOutputRegression ? rows * sizes[^1] : rows; // one per output, or per row
-        var targets = Enumerable.Range(0, targetCount).Select(_ => task switch
+        // Multi-output regression and multi-label have one target per output; the other tasks one target per row.
+        int targetsPerRow = task is NeuralNetworkTask.MultiOutputRegression or NeuralNetworkTask.MultiLabelClassification ? sizes[^1] : 1;
+        var targets = Enumerable.Range(0, rows * targetsPerRow).Select(_ => task switch
         {
             NeuralNetworkTask.MulticlassClassification => random.Next(sizes[^1]),
-            NeuralNetworkTask.BinaryClassification => random.Next(2),
+            NeuralNetworkTask.BinaryClassification or NeuralNetworkTask.MultiLabelClassification => random.Next(2),
             _ => Synthetic.Gaussian(random),
         }).Select(t => (float)t).ToArray();
         var weights = Enumerable.Range(0, rows).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();

@@ -147,7 +147,9 @@ public sealed class OnnxExportTests
             ("Score", VectorDataViewType) => Read<VBuffer<float>>(cursor, c, v => score.AddRange(v.DenseValues())),
             ("Score", _) => Read<float>(cursor, c, score.Add),
             ("PredictedLabel", KeyDataViewType) => Read<uint>(cursor, c, keys.Add),
+            ("PredictedLabel", VectorDataViewType) => Read<VBuffer<bool>>(cursor, c, v => bools.AddRange(v.DenseValues())),
             ("PredictedLabel", _) => Read<bool>(cursor, c, bools.Add),
+            ("Probability", VectorDataViewType) => Read<VBuffer<float>>(cursor, c, v => probability.AddRange(v.DenseValues())),
             ("Probability", _) => Read<float>(cursor, c, probability.Add),
             _ => Read<ReadOnlyMemory<char>>(cursor, c, v => classes.Add(v.ToString())),
         }).ToArray();
@@ -179,13 +181,17 @@ public sealed class OnnxExportTests
                 CollectionAssert.AreEqual(managed.KeyLabel, label.ToArray(), "PredictedLabel (1-based key)");
                 break;
             }
-            case NeuralNetworkTask.BinaryClassification:
+            case NeuralNetworkTask.BinaryClassification or NeuralNetworkTask.MultiLabelClassification:
             {
+                // Multi-label: rows × labels, row-major, as Score.
+                int values = managed.Score.Length;
+                Assert.AreEqual(values, managed.Probability.Length, "one probability per score");
                 var probability = output("Probability").AsTensor<float>().ToArray();
-                for (int i = 0; i < rows; i++)
+                for (int i = 0; i < values; i++)
                     Assert.AreEqual(managed.Probability[i], probability[i], Tolerance, $"Probability[{i}]");
                 var label = output("PredictedLabel").AsTensor<bool>().ToArray();
-                for (int i = 0; i < rows; i++)
+                Assert.AreEqual(values, label.Length, "PredictedLabel size");
+                for (int i = 0; i < values; i++)
                     if (Math.Abs(managed.Score[i]) > Tolerance) // the sign of a logit within rounding of 0 may differ
                         Assert.AreEqual(managed.BoolLabel[i], label[i], $"PredictedLabel[{i}]");
                 break;
@@ -195,7 +201,7 @@ public sealed class OnnxExportTests
 
     internal static NeuralNetworkModelParameters RandomModel(NeuralNetworkTask task, NeuralNetworkActivation activation, int seed)
     {
-        int outputs = task == NeuralNetworkTask.MulticlassClassification ? 3 : 1;
+        int outputs = task is NeuralNetworkTask.MulticlassClassification or NeuralNetworkTask.MultiLabelClassification ? 3 : 1;
         var layout = new NetworkLayout([4, 7, 5, outputs]);
         var random = new Random(seed);
         var parameters = Enumerable.Range(0, layout.ParameterCount).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();

@@ -21,6 +21,8 @@ internal static class PersistenceFixture
         public float X3 { get; set; }
         public string Class { get; set; } = "";
         public bool Flag { get; set; }
+        public bool Positive { get; set; }
+        public bool Low { get; set; }
         public float Target { get; set; }
         public float Wide { get; set; }
         public float Narrow { get; set; }
@@ -51,6 +53,8 @@ internal static class PersistenceFixture
             {
                 X0 = x0, X1 = x1, X2 = x2, X3 = x3, Class = label,
                 Flag = x0 / 3 * x1 * 2 + x2 / 20 > 0,
+                Positive = x0 > 1,
+                Low = x2 < -4 + x1,
                 Target = 5 * MathF.Sin(x0 / 3) + 4 * x1 * x1 - x2 / 5 + 20,
                 Wide = 300 * x1 - 20 * x2 + 1000,
                 Narrow = 0.001f * MathF.Tanh(x0 / 3 - x2 / 10),
@@ -71,6 +75,7 @@ internal static class PersistenceFixture
         new(() => Train(NeuralNetworkTask.BinaryClassification)),
         new(() => Train(NeuralNetworkTask.Regression)),
         new(() => Train(NeuralNetworkTask.MultiOutputRegression)),
+        new(() => Train(NeuralNetworkTask.MultiLabelClassification)),
     ];
 
     /// <summary>The multi-output regression's label columns, in slot order.</summary>
@@ -107,6 +112,8 @@ internal static class PersistenceFixture
             NeuralNetworkTask.MulticlassClassification => ml.Transforms.Conversion.MapValueToKey("Label", "Class").Fit(raw).Transform(raw),
             NeuralNetworkTask.BinaryClassification => ml.Transforms.CopyColumns("Label", "Flag").Fit(raw).Transform(raw),
             NeuralNetworkTask.MultiOutputRegression => ml.Transforms.Concatenate("Label", MultiOutputTargets).Fit(raw).Transform(raw),
+            // Concatenate names the slots after its inputs: Flag, Positive, Low.
+            NeuralNetworkTask.MultiLabelClassification => ml.Transforms.Concatenate("Label", "Flag", "Positive", "Low").Fit(raw).Transform(raw),
             _ => ml.Transforms.CopyColumns("Label", "Target").Fit(raw).Transform(raw),
         };
         data = ml.Data.Cache(data);
@@ -117,7 +124,7 @@ internal static class PersistenceFixture
         var trainer = task switch
         {
             NeuralNetworkTask.MulticlassClassification => ml.MulticlassClassification.Trainers.NeuralNetwork(options),
-            NeuralNetworkTask.BinaryClassification => ml.BinaryClassification.Trainers.NeuralNetwork(options),
+            NeuralNetworkTask.BinaryClassification or NeuralNetworkTask.MultiLabelClassification => ml.BinaryClassification.Trainers.NeuralNetwork(options),
             _ => ml.Regression.Trainers.NeuralNetwork(options),
         };
         var network = trainer.Fit(featurized);

@@ -13,7 +13,7 @@ public sealed class RoundTripTests
 {
     private static readonly NeuralNetworkTask[] Tasks =
         [NeuralNetworkTask.MulticlassClassification, NeuralNetworkTask.BinaryClassification, NeuralNetworkTask.Regression,
-            NeuralNetworkTask.MultiOutputRegression];
+            NeuralNetworkTask.MultiOutputRegression, NeuralNetworkTask.MultiLabelClassification];
 
     [TestMethod]
     public void ModelSavedHereLoadsInAnotherProcessWithBitIdenticalScores()
@@ -77,6 +77,15 @@ public sealed class RoundTripTests
                 VBuffer<ReadOnlyMemory<char>> names = default;
                 output["Score"].GetSlotNames(ref names);
                 CollectionAssert.AreEqual(new[] { "red", "green", "blue" }.Order().ToArray(), names.DenseValues().Select(n => n.ToString()).Order().ToArray());
+            }
+            if (task == NeuralNetworkTask.MultiLabelClassification)
+            {
+                foreach (var column in new[] { "Score", "Probability", "PredictedLabel" })
+                {
+                    VBuffer<ReadOnlyMemory<char>> names = default;
+                    output[column].GetSlotNames(ref names);
+                    CollectionAssert.AreEqual(new[] { "Flag", "Positive", "Low" }, names.DenseValues().Select(n => n.ToString()).ToArray(), column);
+                }
             }
 
             // Warm start from the loaded model equals warm start from the original.
