@@ -85,8 +85,8 @@ public sealed class MultiLabelErrorTests
         var scalar = ml.Data.LoadFromEnumerable([new ScalarLabel { Features = [1, 2, 3, 4], Label = true }]);
 
         var width = Assert.ThrowsExactly<ArgumentException>(() => trainer.Fit(narrow, model));
-        StringAssert.Contains(width.Message, "predicts 3");
-        StringAssert.Contains(width.Message, "label 'Label' has 2");
+        StringAssert.Contains(width.Message, "has 3 outputs");
+        StringAssert.Contains(width.Message, "label 'Label' needs 2");
         Assert.AreEqual("initialModel", width.ParamName);
 
         var task = Assert.ThrowsExactly<ArgumentException>(() => trainer.Fit(scalar, model));
