@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch.Benchmarks;
@@ -108,7 +109,7 @@ internal static class ReaderCost
 
     private static double Reader(DataSource source, Batch batch, int seed)
     {
-        using var reader = source.Open(seed, 0, 1);
+        using var reader = source.Open(seed, TargetScaling.Identity);
         long start = Stopwatch.GetTimestamp();
         while (source.Read(reader, batch, batch.Capacity)) { }
         return Stopwatch.GetElapsedTime(start).TotalSeconds;

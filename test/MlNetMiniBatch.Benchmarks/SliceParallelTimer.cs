@@ -4,6 +4,7 @@ using Microsoft.ML;
 using MlNetMiniBatch.Kernels;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch.Benchmarks;
@@ -61,7 +62,7 @@ internal sealed class SliceParallelTimer
         var handle = GCHandle.Alloc(this);
         try
         {
-            using var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), 0, 1), _batch, _nextBatch,
+            using var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity), _batch, _nextBatch,
                 _options.BatchSize, prefetch: _threads > 1);
             while (batches.Next(out var batch))
             {
@@ -105,7 +106,7 @@ internal sealed class SliceParallelTimer
         }
         var input = batch.Features.AsSpan(first * layout.InputSize, count * layout.InputSize);
         var logits = _network.Forward(_parameters, input, count, _buffers[slice], threads: 1);
-        _lossSums[slice] = Losses.Compute(NeuralNetworkTask.MulticlassClassification, logits, batch.Targets.AsSpan(first, count),
+        _lossSums[slice] = TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, batch.Targets.AsSpan(first, count),
             batch.Weights.AsSpan(first, count), count, layout.OutputSize, _batchWeight, _logitGradients[slice]);
         _network.Backward(_parameters, input, count, _buffers[slice], _logitGradients[slice], gradient, 0f, threads: 1);
     }

@@ -4,6 +4,7 @@ using Microsoft.ML;
 using MlNetMiniBatch.Kernels;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch.Benchmarks;
@@ -55,7 +56,7 @@ internal sealed class StepTimer
         _nextBatch = new Batch(options.BatchSize, Layout.InputSize);
         _buffers = new LayerBuffers(Layout, options.BatchSize);
         _logitGradient = new float[options.BatchSize * Layout.OutputSize];
-        _metrics = new MetricsAccumulator(task, Layout.OutputSize, 0, 1);
+        _metrics = new MetricsAccumulator(task, Layout.OutputSize, TargetScaling.Identity);
     }
 
     public NetworkLayout Layout { get; }
@@ -83,7 +84,7 @@ internal sealed class StepTimer
         var poolOptimizer = default(WorkerPoolTimings.Totals);
         _metrics.Reset();
         long start = Stopwatch.GetTimestamp();
-        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), 0, 1), _batch, _nextBatch, _options.BatchSize,
+        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity), _batch, _nextBatch, _options.BatchSize,
                    prefetch: _threads > 1))
         {
             while (true)
@@ -98,7 +99,7 @@ internal sealed class StepTimer
                 var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads);
                 long t2 = Stopwatch.GetTimestamp();
                 var p1 = WorkerPoolTimings.Read();
-                double lossSum = Losses.Compute(NeuralNetworkTask.MulticlassClassification, logits, batch.Targets, batch.Weights, n, outputs,
+                double lossSum = TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, batch.Targets, batch.Weights, n, outputs,
                     batchWeight, _logitGradient);
                 _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
                 var p2 = WorkerPoolTimings.Read();

@@ -54,7 +54,7 @@ internal static class MultiOutputEvaluation
         }
         if (rows == 0)
             throw new InvalidOperationException($"The data has no rows to evaluate on (label column '{label.Name}').");
-        var names = SlotNames(label, k) ?? SlotNames(score, k);
+        var names = Scoring.SlotNames.Read(label, k) ?? Scoring.SlotNames.Read(score, k);
         var perOutput = new OutputRegressionMetrics[k];
         for (int j = 0; j < k; j++)
             perOutput[j] = new OutputRegressionMetrics(j, names?[j] ?? $"{j}", absoluteError[j] / rows, squaredError[j] / rows,
@@ -72,14 +72,5 @@ internal static class MultiOutputEvaluation
                 $"The {role} column '{name}' has type {column.Type}, but multi-output regression metrics need a known-size vector of Single " +
                 "(the label the model was trained on, and the Score column it outputs).", parameter);
         return column;
-    }
-
-    private static string[]? SlotNames(DataViewSchema.Column column, int size)
-    {
-        if (column.Annotations.Schema.GetColumnOrNull("SlotNames") is not { Type: VectorDataViewType { ItemType: TextDataViewType } type } || type.Size != size)
-            return null;
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        column.Annotations.GetValue("SlotNames", ref names);
-        return names.DenseValues().Select(n => n.ToString()).ToArray();
     }
 }

@@ -5,7 +5,7 @@ namespace MlNetMiniBatch.Network;
 
 /// <summary>
 /// Forward and backward passes of a stack of dense layers over a batch held row-major in spans.
-/// Hidden layers apply <see cref="Activation"/>; the last layer is linear (its logits go to <see cref="Losses"/>).
+/// Hidden layers apply <see cref="Activation"/>; the last layer is linear (its logits go to the task's <see cref="Tasks.TrainingTask.Loss"/>).
 /// The class holds no parameters: they are passed in, so training, scoring and gradient checks share this code.
 /// </summary>
 internal sealed class MultilayerPerceptron

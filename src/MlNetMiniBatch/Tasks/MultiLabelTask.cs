@@ -64,11 +64,7 @@ internal sealed class MultiLabelTask : TrainingTask
     public override int OutputCount(int labelValueCount) => labelValueCount;
 
     /// <summary>The label's SlotNames, kept by the model so that its outputs carry them.</summary>
-    public override LabelKeyValues? ReadClassValues(DataViewSchema.Column label)
-    {
-        var names = label.Type is VectorDataViewType { Size: > 0 and var size } ? SlotNames.Read(label, size) : null;
-        return names is null ? null : LabelKeyValues.FromNames(names);
-    }
+    public override LabelKeyValues? ReadClassValues(DataViewSchema.Column label) => VectorLabelNames(label);
 
     /// <summary>A row has k labels, not one class, so the validation split is random rather than stratified.</summary>
     public override int StratificationGroups(int labelValueCount) => 1;
@@ -147,8 +143,7 @@ internal sealed class MultiLabelTask : TrainingTask
 
     public override SchemaShape.Column OutputShapeColumn(string name, SchemaShape.Column label, List<SchemaShape.Column> annotations)
     {
-        if (label.Annotations.TryFind(ScoreColumns.SlotNames, out var slotNames))
-            annotations.Insert(0, ScoreColumns.Shape(ScoreColumns.SlotNames, VectorKind.Vector, slotNames.ItemType));
+        AddVectorLabelNamesShape(label, annotations);
         if (name == ScoreColumns.Probability)
             annotations.Add(ScoreColumns.Shape(ScoreColumns.IsNormalized, VectorKind.Scalar, BooleanDataViewType.Instance));
         return ScoreColumns.Shape(name, VectorKind.Vector, ItemType(name), isKey: false, annotations);

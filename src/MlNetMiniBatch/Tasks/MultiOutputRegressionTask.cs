@@ -48,23 +48,11 @@ internal sealed class MultiOutputRegressionTask : TrainingTask
 
     public override int StratificationGroups(int labelValueCount) => 1;
 
-    /// <summary>The label's SlotNames (one text per output), kept by the model for the Score column; null when it has none.</summary>
-    public override LabelKeyValues? ReadClassValues(DataViewSchema.Column label)
-    {
-        int size = ((VectorDataViewType)label.Type).Size;
-        if (label.Annotations.Schema.GetColumnOrNull(ScoreColumns.SlotNames) is not { Type: VectorDataViewType { ItemType: TextDataViewType } type }
-            || type.Size != size)
-            return null;
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        label.Annotations.GetValue(ScoreColumns.SlotNames, ref names);
-        return LabelKeyValues.FromNames(names.DenseValues().Select(n => n.ToString()).ToArray());
-    }
+    /// <summary>The label's SlotNames (one text per output), kept by the model for the Score column.</summary>
+    public override LabelKeyValues? ReadClassValues(DataViewSchema.Column label) => VectorLabelNames(label);
 
-    public override TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation)
-    {
-        var (mean, standardDeviation) = DataScans.LabelStatistics(train, columns, cancellation);
-        return new TargetScaling(mean, standardDeviation);
-    }
+    public override TargetScaling FitTargetScaling(IDataView train, TrainingColumns columns, CancellationToken cancellation) =>
+        RegressionTask.Instance.FitTargetScaling(train, columns, cancellation);
 
     /// <summary>loss = Σⱼ (zⱼ − yⱼ)² / k; dzⱼ = 2(zⱼ − yⱼ) / k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -170,8 +158,7 @@ internal sealed class MultiOutputRegressionTask : TrainingTask
 
     public override SchemaShape.Column OutputShapeColumn(string name, SchemaShape.Column label, List<SchemaShape.Column> annotations)
     {
-        if (label.Annotations.TryFind(ScoreColumns.SlotNames, out var slotNames) && slotNames.ItemType is TextDataViewType)
-            annotations.Insert(0, ScoreColumns.Shape(ScoreColumns.SlotNames, VectorKind.Vector, TextDataViewType.Instance));
+        AddVectorLabelNamesShape(label, annotations);
         return ScoreColumns.Shape(name, VectorKind.Vector, NumberDataViewType.Single, isKey: false, annotations);
     }
 

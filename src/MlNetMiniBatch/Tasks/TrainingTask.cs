@@ -168,5 +168,17 @@ internal abstract class TrainingTask
             dst = editor.Commit();
         };
 
+    /// <summary>A vector label's SlotNames, for a task whose outputs are the label's elements; null when it has none.</summary>
+    protected static LabelKeyValues? VectorLabelNames(DataViewSchema.Column label) =>
+        label.Type is VectorDataViewType { Size: > 0 and var size } && SlotNames.Read(label, size) is { } names
+            ? LabelKeyValues.FromNames(names) : null;
+
+    /// <summary>The shape of <see cref="VectorLabelNames"/> on an output column: SlotNames when the label has text ones.</summary>
+    protected static void AddVectorLabelNamesShape(SchemaShape.Column label, List<SchemaShape.Column> annotations)
+    {
+        if (label.Annotations.TryFind(ScoreColumns.SlotNames, out var slotNames) && slotNames.ItemType is TextDataViewType)
+            annotations.Insert(0, ScoreColumns.Shape(ScoreColumns.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance));
+    }
+
     protected static ArgumentOutOfRangeException NotAnOutput(string name) => new(nameof(name), name, "Not an output column of this model.");
 }

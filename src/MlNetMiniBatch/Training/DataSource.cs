@@ -35,7 +35,6 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
 
     private long _rowsRead;
 
-    public IBatchReader Open(int? shuffleSeed, float labelMean, float labelStd) => Open(shuffleSeed, TargetScaling.Of(labelMean, labelStd));
 
     public IBatchReader Open(int? shuffleSeed, TargetScaling scaling)
     {

@@ -29,14 +29,8 @@ internal sealed class EpochRunner
     private readonly GradientNoiseEstimator? _noise;
     private readonly DataParallel? _group;
 
-    /// <param name="group">The ranks of a distributed run, or null in one process.</param>
-    public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
-        Optimizer optimizer, float labelMean, float labelStd, int seed, long? knownRows, DataParallel? group = null)
-        : this(task, options, network, parameters, optimizer, TargetScaling.Of(labelMean, labelStd), targetCount: 1, seed, knownRows, group)
-    {
-    }
-
     /// <param name="targetCount">Target values per row (TrainingColumns.TargetCount).</param>
+    /// <param name="group">The ranks of a distributed run, or null in one process.</param>
     public EpochRunner(TrainingTask task, NeuralNetworkOptions options, MultilayerPerceptron network, float[] parameters,
         Optimizer optimizer, TargetScaling scaling, int targetCount, int seed, long? knownRows, DataParallel? group = null)
     {

@@ -14,11 +14,6 @@ internal sealed class MetricsAccumulator
     private readonly TargetScaling _scaling;
     private readonly double[] _sums;
 
-    public MetricsAccumulator(TrainingTask task, int outputs, float labelMean, float labelStd)
-        : this(task, outputs, TargetScaling.Of(labelMean, labelStd))
-    {
-    }
-
     public MetricsAccumulator(TrainingTask task, int outputs, TargetScaling scaling)
     {
         _task = task;

@@ -1,4 +1,5 @@
 using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Tests.Network;
 
@@ -85,13 +86,13 @@ public sealed class GradientCheckTests
             double penalty = 0;
             for (int l = 0; l < layout.LayerCount; l++)
                 foreach (float w in layout.Weights(p.AsSpan(), l)) penalty += 0.5 * l2 * w * w;
-            return Losses.Compute(task, logits, targets, weights, rows, sizes[^1], totalWeight, Span<float>.Empty) / totalWeight + penalty;
+            return TrainingTask.For(task).Loss(logits, targets, weights, rows, sizes[^1], totalWeight, Span<float>.Empty) / totalWeight + penalty;
         }
 
         var logits = network.Forward(parameters, input, rows, buffers, threads: 1, dropout, dropoutSeed: 42);
         var sides = KinkSides();
         var logitGradient = new float[rows * sizes[^1]];
-        Losses.Compute(task, logits, targets, weights, rows, sizes[^1], totalWeight, logitGradient);
+        TrainingTask.For(task).Loss(logits, targets, weights, rows, sizes[^1], totalWeight, logitGradient);
         var analytic = new float[layout.ParameterCount];
         network.Backward(parameters, input, rows, buffers, logitGradient, analytic, l2, threads: 1);
 

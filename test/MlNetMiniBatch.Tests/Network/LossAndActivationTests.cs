@@ -1,4 +1,5 @@
 using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Tasks;
 
 namespace MlNetMiniBatch.Tests.Network;
 
@@ -10,7 +11,7 @@ public sealed class LossAndActivationTests
     {
         float[] logits = [1000f, -1000f, 999f];
         var gradient = new float[3];
-        double loss = Losses.Compute(NeuralNetworkTask.MulticlassClassification, logits, [2f], [1f], 1, 3, 1, gradient);
+        double loss = TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, [2f], [1f], 1, 3, 1, gradient);
         Assert.AreEqual(1 + Math.Log(1 + Math.Exp(-1) + Math.Exp(-2000)), loss, 1e-9);
         Assert.IsTrue(gradient.All(float.IsFinite));
         Assert.AreEqual(0f, gradient.Sum(), 1e-6f);
@@ -20,7 +21,7 @@ public sealed class LossAndActivationTests
     public void SigmoidLogLossIsStableForHugeLogits()
     {
         var gradient = new float[2];
-        double loss = Losses.Compute(NeuralNetworkTask.BinaryClassification, [500f, -500f], [0f, 0f], [1f, 1f], 2, 1, 2, gradient);
+        double loss = TrainingTask.For(NeuralNetworkTask.BinaryClassification).Loss([500f, -500f], [0f, 0f], [1f, 1f], 2, 1, 2, gradient);
         Assert.AreEqual(500, loss, 1e-9);
         Assert.AreEqual(0.5f, gradient[0], 1e-6f);
         Assert.AreEqual(0f, gradient[1], 1e-6f);

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 using MlNetMiniBatch.Persistence;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch.Tests.Training;
@@ -230,7 +231,7 @@ public sealed class AdaptiveBatchSizeTests
         var parameters = new float[layout.ParameterCount];
         WeightInitializer.Initialize(layout, options.Activation, parameters, new Random(1));
         var runner = new EpochRunner(task, options, new MultilayerPerceptron(layout, options.Activation), parameters,
-            Optimizer.Create(options, layout), 0, 1, seed: 1, knownRows: Rows);
+            Optimizer.Create(options, layout), TargetScaling.Identity, targetCount: 1, seed: 1, knownRows: Rows);
         var source = DataSource.Training(data, TrainingColumns.Bind(data.Schema, task, options, "training"), options, null);
         var progress = new ProgressReporter(null, TimeSpan.Zero, 3);
 

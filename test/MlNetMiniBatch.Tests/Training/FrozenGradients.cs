@@ -1,4 +1,5 @@
 using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Tasks;
 using MlNetMiniBatch.Training;
 
 namespace MlNetMiniBatch.Tests.Training;
@@ -107,7 +108,7 @@ internal sealed class FrozenGradients
             _batchTargets[i] = _targets[rows[i]];
         }
         var logits = _model.Network.Forward(_parameters, _batchFeatures, n, _buffers, threads: 1);
-        Losses.Compute(_model.Task, logits, _batchTargets, _weights, n, outputs, n, _logitGradient);
+        TrainingTask.For(_model.Task).Loss(logits, _batchTargets, _weights, n, outputs, n, _logitGradient);
         _model.Network.Backward(_parameters, _batchFeatures, n, _buffers, _logitGradient, gradient, l2: 0, threads: 1);
     }
 }

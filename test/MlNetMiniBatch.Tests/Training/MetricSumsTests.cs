@@ -24,10 +24,10 @@ public sealed class MetricSumsTests
         const float mean = 3, std = 2;
         int half = rows / 2;
 
-        var whole = new MetricsAccumulator(task, outputs, mean, std);
+        var whole = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
         whole.Add(logits, targets, weights, rows, Loss(task, logits, targets, weights, rows, outputs));
-        var first = new MetricsAccumulator(task, outputs, mean, std);
-        var second = new MetricsAccumulator(task, outputs, mean, std);
+        var first = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
+        var second = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
         first.Add(logits.AsSpan(0, half * outputs), targets.AsSpan(0, half), weights.AsSpan(0, half), half,
             Loss(task, logits.AsSpan(0, half * outputs), targets.AsSpan(0, half), weights.AsSpan(0, half), half, outputs));
         second.Add(logits.AsSpan(half * outputs), targets.AsSpan(half), weights.AsSpan(half), rows - half,
