@@ -41,6 +41,6 @@ internal static class Arguments
     public static void PrintUsage() =>
         Console.Error.WriteLine("Usage: dotnet run -c Release --project examples/BatchSizeSweep [-- --data DIR] " +
                                 "[--budget-seconds S (default 20) | --epochs N] [--batch-sizes 1,8,32,128,512,full] " +
-                                "[--out DIR (default batch-size-sweep)] [--target-loss L] [--seed N | --seeds 1,2,3] [--no-adaptive] [--start-batch B (default 32)] " +
+                                "[--out DIR (default batch-size-sweep)] [--target-loss L] [--seed N | --seeds 1,2,3] [--no-adaptive] [--start-batch B (default: measured)] " +
                                 "[--max-batch B (default 1024)] [--lr-scaling None|Linear|SquareRoot|AdaScale]");
 }

@@ -19,8 +19,9 @@
 // Seeds: --seeds 1,2,3 trains the whole sweep once per seed, with one target for all of them (chosen from all the runs
 // unless --target-loss), prints each seed's table and then the means per run, with issue 13's bars for the adaptive
 // run; each seed's plots go to --out/seed-N.
-// Adaptive: after the fixed batch sizes, one run with AdaptiveBatchSize (starting at --start-batch, default 32, up to
-// --max-batch, default 1024), drawn as one more line on every plot; --no-adaptive leaves it out.
+// Adaptive: after the fixed batch sizes, one run with AdaptiveBatchSize (up to --max-batch, default 1024), drawn as one
+// more line on every plot; --no-adaptive leaves it out. It starts where the fixed runs' rows/s and noise scale predict
+// the least time to a loss (AdaptiveSweepStart.Measured: the run at 32 gives the noise scale), or at --start-batch B.
 // Output: a line per epoch, a table per batch size, five PNG plots in --out (default batch-size-sweep/), a plain-language
 // reading of the numbers, and the fastest batch size to the target against the gradient noise scale's suggestion.
 using Microsoft.ML;
@@ -33,7 +34,7 @@ int? epochs = null;
 double? targetLoss = null;
 int[] batchSizes = [1, 8, 32, 128, 512, BatchSizeSweep.FullBatch];
 bool adaptive = true;
-int startBatch = NeuralNetworkOptions.Defaults.BatchSize;
+int? startBatch = null; // null: measured
 int[] seeds = [1];
 int? maxBatch = null;
 NeuralNetworkLearningRateScaling? scaling = null;
@@ -101,6 +102,7 @@ var sweep = new BatchSizeSweepOptions
     TimeBudget = epochs is null ? TimeSpan.FromSeconds(budgetSeconds) : null,
     TargetValidationLoss = targetLoss,
     IncludeAdaptive = adaptive,
+    AdaptiveStart = adaptive && startBatch is null ? AdaptiveSweepStart.Measured : AdaptiveSweepStart.BatchSize,
 };
 var epochLines = new EpochLines(batchSizes, adaptive);
 var results = new List<BatchSizeSweepResult>();
@@ -113,14 +115,14 @@ foreach (int seed in seeds)
         Epochs = epochs ?? NeuralNetworkOptions.Defaults.Epochs, // the sweep sets the epochs itself under a time budget
         Seed = seed,
         MeasureGradientNoise = true,
-        BatchSize = startBatch, // the adaptive run's first epoch; the fixed runs set their own
-        MinimumBatchSize = adaptive ? startBatch : null,
+        BatchSize = startBatch ?? NeuralNetworkOptions.Defaults.BatchSize, // the adaptive run's first epoch unless measured; the fixed runs set their own
+        MinimumBatchSize = adaptive ? startBatch : null, // null: the start
         MaximumBatchSize = adaptive ? maxBatch : null,
         LearningRateScaling = adaptive ? scaling : null,
         OnEpochEnd = epochLines.Write,
     };
     Console.WriteLine($"\nTraining 784-256-128-10 MLP, Adam (learning rate 1e-3), seed {seed}, at batch sizes " +
-                      $"{string.Join(", ", batchSizes.Select(Arguments.Name))}{(adaptive ? $" and adaptive from {startBatch}" : "")}; budget per batch size: " +
+                      $"{string.Join(", ", batchSizes.Select(Arguments.Name))}{(adaptive ? " and adaptive from " + (startBatch?.ToString() ?? "the measured start") : "")}; budget per batch size: " +
                       (epochs is null ? $"{budgetSeconds:G} s of training (each run ends at the first epoch end past it)" : $"{epochs} epochs"));
     results.Add(BatchSizeSweep.Run(ml, NeuralNetworkTask.MulticlassClassification, options, train, validation, sweep));
 }

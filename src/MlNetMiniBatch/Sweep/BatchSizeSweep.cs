@@ -18,7 +18,8 @@ public static class BatchSizeSweep
     /// <param name="mlContext">The context whose log receives each run's epoch lines.</param>
     /// <param name="task">What the network predicts.</param>
     /// <param name="options">Everything but the batch size (which the sweep sets) and, with a time budget, the epochs. The
-    /// fixed runs ignore AdaptiveBatchSize; the adaptive run (<see cref="BatchSizeSweepOptions.IncludeAdaptive"/>) starts at BatchSize.</param>
+    /// fixed runs ignore AdaptiveBatchSize; the adaptive run (<see cref="BatchSizeSweepOptions.IncludeAdaptive"/>) starts at BatchSize,
+    /// or where <see cref="BatchSizeSweepOptions.AdaptiveStart"/> chooses.</param>
     /// <param name="train">Training data (cache it, e.g. <c>mlContext.Data.Cache</c>, so every run can shuffle and reads fast).</param>
     /// <param name="validation">Validation data: the losses and the target are measured on it.</param>
     /// <param name="sweep">Batch sizes, budget and target.</param>
@@ -31,24 +32,43 @@ public static class BatchSizeSweep
         ArgumentNullException.ThrowIfNull(validation);
         ArgumentNullException.ThrowIfNull(sweep);
         sweep.Validate();
-        FillCaches(train, validation);
+        long trainingRows = FillCaches(train, validation);
         var entries = new List<BatchSizeSweepEntry>();
+        bool measuredStart = sweep.IncludeAdaptive && sweep.AdaptiveStart == AdaptiveSweepStart.Measured;
+        var fixedOptions = options;
+        if (measuredStart && !options.MeasureGradientNoise)
+        {
+            fixedOptions = options.Clone();
+            fixedOptions.MeasureGradientNoise = true;
+        }
         foreach (int batchSize in sweep.BatchSizes)
-            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, batchSize, adaptive: false));
+            entries.Add(RunOne(mlContext, task, fixedOptions, train, validation, sweep, batchSize, adaptive: false));
+        string? startExplanation = null;
         if (sweep.IncludeAdaptive)
-            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, options.BatchSize, adaptive: true));
-        return new BatchSizeSweepResult(entries, sweep.TargetValidationLoss);
+        {
+            int start = options.BatchSize;
+            if (measuredStart)
+                (start, startExplanation) = AdaptiveStart.Choose(entries, options, trainingRows, sweep.TargetValidationLoss);
+            entries.Add(RunOne(mlContext, task, options, train, validation, sweep, start, adaptive: true));
+        }
+        return new BatchSizeSweepResult(entries, sweep.TargetValidationLoss, startExplanation);
     }
 
     /// <summary>A cached view fills while it is first read; reading every column once up front keeps that cost (time and
-    /// memory) out of the first batch size's measurements.</summary>
-    private static void FillCaches(params IDataView[] views)
+    /// memory) out of the first batch size's measurements. Returns the first view's row count.</summary>
+    private static long FillCaches(params IDataView[] views)
     {
+        long first = -1;
         foreach (var view in views)
         {
+            long rows = 0;
             using var cursor = view.GetRowCursor(view.Schema);
-            while (cursor.MoveNext()) { }
+            while (cursor.MoveNext())
+                rows++;
+            if (first < 0)
+                first = rows;
         }
+        return first;
     }
 
     private static BatchSizeSweepEntry RunOne(MLContext mlContext, NeuralNetworkTask task, NeuralNetworkOptions options,

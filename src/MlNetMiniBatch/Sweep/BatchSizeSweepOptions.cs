@@ -25,6 +25,12 @@ public sealed class BatchSizeSweepOptions
     /// <value>Default false.</value>
     public bool IncludeAdaptive { get; set; }
 
+    /// <summary>Where the adaptive run starts: at the options' BatchSize, or at the batch size the fixed runs' rows/s and
+    /// noise scale predict to be fastest (<see cref="AdaptiveSweepStart.Measured"/>; the fixed runs then measure the
+    /// gradient noise scale, as MeasureGradientNoise does). Only with <see cref="IncludeAdaptive"/>.</summary>
+    /// <value>Default <see cref="AdaptiveSweepStart.BatchSize"/>.</value>
+    public AdaptiveSweepStart AdaptiveStart { get; set; }
+
     internal void Validate()
     {
         if (BatchSizes is null || BatchSizes.Count == 0)
@@ -36,5 +42,10 @@ public sealed class BatchSizeSweepOptions
             throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
         if (MaximumEpochs < 1)
             throw new ArgumentOutOfRangeException(nameof(MaximumEpochs), MaximumEpochs, "MaximumEpochs must be at least 1.");
+        if (!Enum.IsDefined(AdaptiveStart))
+            throw new ArgumentOutOfRangeException(nameof(AdaptiveStart), AdaptiveStart, "AdaptiveStart must be BatchSize or Measured.");
+        if (AdaptiveStart == AdaptiveSweepStart.Measured && !IncludeAdaptive)
+            throw new ArgumentException("AdaptiveStart = Measured chooses where the adaptive run starts, but IncludeAdaptive is false, so there is " +
+                                        "no adaptive run: set IncludeAdaptive = true, or leave AdaptiveStart at BatchSize.", nameof(AdaptiveStart));
     }
 }

@@ -5,10 +5,11 @@ namespace MlNetMiniBatch;
 /// <summary>The runs of a <see cref="BatchSizeSweep"/>, in the order of the batch sizes asked for.</summary>
 public sealed class BatchSizeSweepResult
 {
-    internal BatchSizeSweepResult(IReadOnlyList<BatchSizeSweepEntry> entries, double? target)
+    internal BatchSizeSweepResult(IReadOnlyList<BatchSizeSweepEntry> entries, double? target, string? adaptiveStartExplanation)
     {
         Entries = entries;
         TargetValidationLoss = target;
+        AdaptiveStartExplanation = adaptiveStartExplanation;
     }
 
     /// <summary>One entry per batch size.</summary>
@@ -16,6 +17,10 @@ public sealed class BatchSizeSweepResult
 
     /// <summary>The target validation loss of the sweep, if any.</summary>
     public double? TargetValidationLoss { get; }
+
+    /// <summary>How the adaptive run's first batch size was chosen under <see cref="AdaptiveSweepStart.Measured"/> (the
+    /// predicted times, the noise scale and where it was read); null otherwise.</summary>
+    public string? AdaptiveStartExplanation { get; }
 
     /// <summary>The entry that reached the target validation loss in the least time; null if none did.</summary>
     public BatchSizeSweepEntry? FastestToTarget => Entries.Where(e => e.TimeToTarget is not null).MinBy(e => e.TimeToTarget);
@@ -28,7 +33,7 @@ public sealed class BatchSizeSweepResult
     {
         if (target is { } t && double.IsNaN(t))
             throw new ArgumentOutOfRangeException(nameof(target), t, "The target validation loss must be a number.");
-        return new BatchSizeSweepResult(Entries.Select(e => e.WithTarget(target)).ToList(), target);
+        return new BatchSizeSweepResult(Entries.Select(e => e.WithTarget(target)).ToList(), target, AdaptiveStartExplanation);
     }
 
     /// <summary>A plain-language reading of the measured numbers: how updates, noise, speed and memory changed with
@@ -74,6 +79,8 @@ public sealed class BatchSizeSweepResult
                 "The adaptive run went from batch size {0} to {1} over {2} epochs (sizes {3}), making {4:N0} updates{5}.",
                 history[0].BatchSize, history[^1].BatchSize, history.Count, string.Join(", ", history.Select(h => h.BatchSize).Distinct()),
                 adaptive.Updates, adaptive.FinalValidation is { } v ? string.Format(c, ", final validation loss {0:G4}", v.Loss) : ""));
+            if (AdaptiveStartExplanation is not null)
+                lines.Add(AdaptiveStartExplanation);
         }
         if (TargetValidationLoss is { } target)
         {
