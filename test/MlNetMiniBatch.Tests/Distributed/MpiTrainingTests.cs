@@ -32,6 +32,23 @@ public sealed class MpiTrainingTests
     }
 
     [TestMethod]
+    public void SummingTheGradientInBucketsDuringBackwardGivesTheWeightsOfOneAllreduceAfterItBitForBit()
+    {
+        // At two ranks each element's sum is one addition, whichever collective makes it, so overlap changes no bit.
+        var whole = MpiRun.Start("train", 2);
+        var overlapped = MpiRun.Start("train-overlap", 2);
+
+        Assert.AreEqual(0, overlapped.ExitCode, overlapped.Output);
+        Assert.AreEqual(whole.Line(0, "weights"), overlapped.Line(0, "weights"));
+        Assert.AreEqual(whole.Line(0, "weights"), overlapped.Line(1, "weights"));
+        Assert.AreEqual(whole.Line(0, "loss"), overlapped.Line(1, "loss"));
+        Assert.Contains("2 bucket(s) per update started during backward (GradientBucketSize 1)", overlapped.Line(1, "gradient log"),
+            "4-8-3: one bucket per layer");
+        Assert.Contains("over 30 updates", overlapped.Line(0, "gradient log"));
+        Assert.Contains("one allreduce of the whole gradient after backward (GradientBucketSize 0)", whole.Line(0, "gradient log"));
+    }
+
+    [TestMethod]
     public void ARankKilledInTheMiddleOfAnEpochEndsTheJobInBoundedTimeNamingIt()
     {
         var run = MpiRun.Start("train-die", 2);
