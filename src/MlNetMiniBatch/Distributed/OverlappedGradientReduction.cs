@@ -34,11 +34,17 @@ internal sealed class OverlappedGradientReduction : ILayerGradientReady
 
     public void LayerReady(int layer)
     {
-        // Open MPI advances a non-blocking collective mostly inside MPI calls: each layer gives the started ones a turn.
-        for (int b = 0; b < _started; b++)
-            _reductions.Test(b);
+        Advance();
         if (_buckets.ClosedBy(layer) is int bucket and >= 0)
             Start(bucket);
+    }
+
+    // Open MPI advances a non-blocking collective mostly inside MPI calls: every pause of backward gives the started
+    // ones a turn.
+    public void Advance()
+    {
+        for (int b = 0; b < _started; b++)
+            _reductions.Test(b);
     }
 
     /// <summary>Starts the buckets backward did not (all of them on a rank without rows this step) and waits for every one.</summary>

@@ -5,4 +5,8 @@ namespace MlNetMiniBatch.Network;
 internal interface ILayerGradientReady
 {
     void LayerReady(int layer);
+
+    /// <summary>Called between the two matrix products of each layer below the output layer: a moment for the started
+    /// reductions to advance, since MPI makes progress only inside its calls.</summary>
+    void Advance();
 }

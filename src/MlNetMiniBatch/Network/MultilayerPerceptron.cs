@@ -79,6 +79,7 @@ internal sealed class MultilayerPerceptron
             Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
                 Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
                 buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
+            ready?.Advance();
             upstream = downstream;
         }
     }
