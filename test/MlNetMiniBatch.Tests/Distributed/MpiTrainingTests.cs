@@ -49,6 +49,18 @@ public sealed class MpiTrainingTests
     }
 
     [TestMethod]
+    public void ThreeRanksSummingTheGradientInBucketsHoldBitIdenticalWeights()
+    {
+        var run = MpiRun.Start("train-overlap", 3);
+
+        Assert.AreEqual(0, run.ExitCode, run.Output);
+        for (int rank = 1; rank < 3; rank++)
+            Assert.AreEqual(run.Line(0, "weights"), run.Line(rank, "weights"), $"rank {rank} holds rank 0's weights, bit for bit");
+        Assert.AreEqual("1:10:300 2:10:300 3:10:300", run.Line(2, "history"));
+        Assert.Contains("2 bucket(s) per update started during backward", run.Line(2, "gradient log"));
+    }
+
+    [TestMethod]
     public void ARankKilledInTheMiddleOfAnEpochEndsTheJobInBoundedTimeNamingIt()
     {
         var run = MpiRun.Start("train-die", 2);
