@@ -12,10 +12,14 @@ internal sealed class BenchOptions
           --full               long run (10 epochs, more repetitions)
           --only SECTION       run one section: gemm, train, stream, postgres (needs MLNMB_POSTGRES) or infer (comma-separated
                                list allowed); also breakdown, run only when asked for: where a training step's time goes
-                               (reader, forward, loss, backward, optimizer, worker-pool waits, GFLOPS, bytes streamed)
+                               (reader, forward, loss, backward, optimizer, worker-pool waits, GFLOPS, bytes streamed);
+                               and mpi, also only when asked for: rows/s under mpirun -np 1 and 2 (needs Open MPI), 1 and 2
+                               threads per rank, batch 512 and 2048, gradient summed after backward or in buckets during it
+          --bucket N           mpi: the fewest parameters per gradient bucket of the overlapped cases (default 16384)
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
-          --epochs N           override the epochs of the training section
-          --seeds N            timed runs per side and batch size in the training section (default 10, quick 1)
+          --epochs N           override the epochs of the training section (mpi: epochs per job, the first untimed; default 2)
+          --seeds N            timed runs per side and batch size in the training section (default 10, quick 1); mpi: rounds
+                               of alternating jobs (default 3, quick 1)
           --data DIR           Fashion-MNIST idx files (default: /usr/share/datasets/fashion-mnist, else the shipped subset)
           --cache-dir DIR      where the streaming files are generated (default: $TMPDIR/mlnetminibatch-bench)
           --stream-multiples L comma-separated multiples of the training set for the streaming section (default 1,4,16)
@@ -30,10 +34,10 @@ internal sealed class BenchOptions
         OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
         """;
 
-    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown" };
+    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "mpi" };
 
-    /// <summary>Diagnostic sections, left out of a run without --only.</summary>
-    private static readonly string[] OnRequest = { "breakdown" };
+    /// <summary>Sections left out of a run without --only: a diagnostic, and one that starts dozens of mpirun jobs.</summary>
+    private static readonly string[] OnRequest = { "breakdown", "mpi" };
 
     public bool Quick { get; private set; }
     public bool Full { get; private set; }
@@ -48,6 +52,9 @@ internal sealed class BenchOptions
     public bool NoPeers { get; private set; }
     public NeuralNetworkOptimizer BreakdownOptimizer { get; private set; } = NeuralNetworkOptimizer.Sgd;
     public bool Help { get; private set; }
+
+    /// <summary>Gradient bucket size of the mpi section's overlapped cases.</summary>
+    public int MpiBucketSize { get; private set; } = 16384;
 
     /// <summary>Epochs of the training section: 1 quick, 3 normal, 10 full, unless overridden.</summary>
     public int Epochs => EpochsOverride ?? (Quick ? 1 : Full ? 10 : 3);
@@ -99,6 +106,7 @@ internal sealed class BenchOptions
                 case "--python": o.Python = Value(); break;
                 case "--optimizer": o.BreakdownOptimizer = OptimizerNamed(Value()); break;
                 case "--no-peers": o.NoPeers = true; break;
+                case "--bucket": o.MpiBucketSize = Positive(arg, Value()); break;
                 case "-h" or "--help": o.Help = true; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");
             }

@@ -1,7 +1,7 @@
 // Performance harness of MlNetMiniBatch: GEMM, end-to-end training, streaming memory and inference, each against a
 // reference measured in the same invocation (OpenBLAS through numpy, PyTorch) where one is installed.
 //
-//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown] [--threads N] [--full]
+//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown|mpi] [--threads N] [--full]
 //
 // Output: a table per section, and one line per case 'BENCH {json}' for scripts.
 using System.Diagnostics;
@@ -15,6 +15,8 @@ if (args.Length > 0 && args[0] == PostgresStreamBench.ChildFlag)
     return PostgresStreamBench.ChildMain(args);
 if (args.Length > 0 && args[0] == PostgresReadCost.ChildFlag)
     return PostgresReadCost.ChildMain(args);
+if (args.Length > 0 && args[0] == MpiBench.WorkerFlag)
+    return MpiBench.WorkerMain(args);
 
 BenchOptions options;
 try
@@ -63,6 +65,7 @@ if (options.Runs("stream")) StreamBench.Run(context);
 if (options.Runs("postgres")) PostgresStreamBench.Run(context);
 if (options.Runs("infer")) InferBench.Run(context);
 if (options.Runs("breakdown")) BreakdownBench.Run(context);
+if (options.Runs("mpi")) MpiBench.Run(context);
 
 Targets.Print();
 Console.WriteLine();

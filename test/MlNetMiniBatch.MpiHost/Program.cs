@@ -8,6 +8,7 @@
 //                 the mean milliseconds per allreduce).
 //   train         TrainingScenario with distributed training chosen automatically (mpirun started the ranks): each
 //                 rank writes its weights, its history and the trainer's log lines;
+//   train-overlap the same with the gradient summed in buckets of at least one parameter during backward (one per layer);
 //   train-die     the same; the last rank kills itself (SIGKILL) in the middle of epoch 2;
 //   train-throw   the same; the last rank's OnEpochEnd throws in epoch 1, and the host catches the exception and
 //                 waits, as a program that carries on would: the job must end anyway;
@@ -50,6 +51,19 @@ switch (scenario)
         pending.Wait();
         Record("iallreduce distinct", large.Distinct());
         lines.Add($"busy: {busy > 0}");
+
+        // Two slices started one after the other, the second while the first may still be in flight, and a gap
+        // between them that no slice covers.
+        int quarter = HostValues.PendingLength / 4;
+        var slices = world.CreateSliceReductions(HostValues.PendingLength, [(2 * quarter, 2 * quarter), (0, quarter)]);
+        Array.Fill(slices.Buffer, world.Rank + 1);
+        slices.Start(0);
+        slices.Test(0);
+        slices.Start(1);
+        slices.Wait(1);
+        slices.Wait(0);
+        Record("slices distinct", slices.Buffer.AsSpan(2 * quarter).ToArray().Concat(slices.Buffer.AsSpan(0, quarter).ToArray()).Distinct());
+        Record("slice gap distinct", slices.Buffer.AsSpan(quarter, quarter).ToArray().Distinct());
 
         float[] broadcast = HostValues.ForRank(world.Rank);
         world.Broadcast(broadcast, root: world.Size - 1);
@@ -129,6 +143,8 @@ static int Train(string scenario, string directory, string? checkpoints)
     options.CheckpointDirectory = checkpoints;
     options.ResumeFromCheckpoint = scenario == "train-resume";
     options.ProgressInterval = TimeSpan.Zero;
+    if (scenario == "train-overlap")
+        options.Distributed = DistributedTraining.Mpi(gradientBucketSize: 1);
     options.Progress = new Synchronous(p =>
     {
         if (scenario == "train-die" && last && p.Epoch == 2 && p.Batch == 4)
@@ -170,6 +186,7 @@ static int Train(string scenario, string directory, string? checkpoints)
     lock (log)
     {
         lines.Add($"distributed log: {log.FirstOrDefault(l => l.Contains("distributed", StringComparison.Ordinal))}");
+        lines.Add($"gradient log: {log.FirstOrDefault(l => l.Contains("gradient sums", StringComparison.Ordinal))}");
         lines.Add($"epoch log lines: {log.Count(l => l.Contains($"/{TrainingScenario.Epochs}).", StringComparison.Ordinal))}");
     }
     File.WriteAllLines(Path.Combine(directory, $"rank{rank}.txt"), lines);

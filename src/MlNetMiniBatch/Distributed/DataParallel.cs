@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using Microsoft.ML.Runtime;
 using MlNetMiniBatch.Network;
@@ -18,6 +19,8 @@ internal sealed class DataParallel
     private readonly Batch _empty;
     private Batch? _whole;
     private long _updates;
+    private OverlappedGradientReduction? _overlapped;
+    private long _reductions, _reductionTicks;
 
     /// <summary>Set when every rank throws the same error at the same point (cancellation, divergence, disagreement), so
     /// that nobody is left waiting and the job need not be aborted.</summary>
@@ -106,15 +109,41 @@ internal sealed class DataParallel
     /// <summary>Throws on every rank when any rank was cancelled: after a pass without updates (validation).</summary>
     public void AgreeOnCancellation(CancellationToken token) => AgreeOnStep(0, 0, token);
 
+    /// <summary>The buffer backward writes the gradient into: with <see cref="DistributedTraining.GradientBucketSize"/>,
+    /// the one the bucket reductions sum in place.</summary>
+    public float[] CreateGradient(NetworkLayout layout)
+    {
+        if (Mode.GradientBucketSize == 0)
+            return new float[layout.ParameterCount];
+        _overlapped = new OverlappedGradientReduction(_world, layout, Mode.GradientBucketSize);
+        return _overlapped.Gradient;
+    }
+
+    /// <summary>What backward tells of each finished layer, so that its bucket's sum starts at once; null when the
+    /// gradient is summed after backward.</summary>
+    public ILayerGradientReady? BeforeBackward(bool lossFinite)
+    {
+        _overlapped?.BeginBackward(lossFinite);
+        return _overlapped;
+    }
+
     /// <summary>Sums the ranks' gradients (each already divided by the global batch weight, so the sum is the weighted
     /// mean over the global batch), then adds L2, which must count once, not once per rank. Returns false, on every
     /// rank, when any rank's loss was not finite.</summary>
     public bool ReduceGradient(Span<float> gradient, bool lossFinite, NetworkLayout layout, ReadOnlySpan<float> parameters, float l2)
     {
-        // A NaN poisons the sum, so every rank learns of a diverged rank from the reduction it makes anyway.
-        if (!lossFinite)
-            gradient[0] = float.NaN;
-        _world.AllreduceSum(gradient);
+        long start = Stopwatch.GetTimestamp();
+        if (_overlapped is not null)
+            _overlapped.Finish(lossFinite);
+        else
+        {
+            // A NaN poisons the sum, so every rank learns of a diverged rank from the reduction it makes anyway.
+            if (!lossFinite)
+                gradient[0] = float.NaN;
+            _world.AllreduceSum(gradient);
+        }
+        _reductionTicks += Stopwatch.GetTimestamp() - start;
+        _reductions++;
         if (!float.IsFinite(gradient[0]))
         {
             StoppingTogether = true;
@@ -124,6 +153,23 @@ internal sealed class DataParallel
             for (int l = 0; l < layout.LayerCount; l++)
                 TensorPrimitives.MultiplyAdd(layout.Weights(parameters, l), l2, layout.Weights(gradient, l), layout.Weights(gradient, l));
         return true;
+    }
+
+    /// <summary>Logs how long this rank waited for the gradient's sums after backward, and how many of the overlapped
+    /// buckets were already summed by then (Open MPI advances them only inside MPI calls, so this shows whether
+    /// overlap happened).</summary>
+    public void ReportGradientWaits(IChannel channel)
+    {
+        if (_reductions == 0)
+            return;
+        double milliseconds = _reductionTicks * 1000.0 / Stopwatch.Frequency;
+        string how = _overlapped is null
+            ? "one allreduce of the whole gradient after backward (GradientBucketSize 0)"
+            : $"{_overlapped.BucketCount} bucket(s) per update started during backward (GradientBucketSize {Mode.GradientBucketSize}), " +
+              $"{_overlapped.FinishedDuringBackward} of {_overlapped.Buckets} already summed when backward ended";
+        channel.Info(MessageSensitivity.None,
+            $"NeuralNetwork distributed: rank {Rank} waited {milliseconds:0} ms for gradient sums over {_reductions} updates " +
+            $"({milliseconds / _reductions:0.000} ms each): {how}.");
     }
 
     /// <summary>Replaces the rank's sums by the sums over all ranks.</summary>

@@ -22,6 +22,10 @@ internal interface ICommunicator
     /// be neither read nor written, and the next collective must not start.</summary>
     IPendingReduction StartAllreduceSum(Memory<float> values);
 
+    /// <summary>A buffer of <paramref name="length"/> floats whose <paramref name="slices"/> can each be summed over all
+    /// ranks without blocking, again and again, allocating nothing after this call (the gradient's buckets).</summary>
+    ISliceReductions CreateSliceReductions(int length, IReadOnlyList<(int Start, int Length)> slices);
+
     /// <summary>Copies <paramref name="values"/> of rank <paramref name="root"/> into <paramref name="values"/> of every rank.</summary>
     void Broadcast(Span<float> values, int root);
 
@@ -46,5 +50,13 @@ internal static class CommunicatorChecks
     {
         if ((uint)root >= (uint)size)
             throw new ArgumentOutOfRangeException(nameof(root), root, $"The broadcast root must be a rank from 0 to {size - 1}.");
+    }
+
+    public static void CheckSlices(int length, IReadOnlyList<(int Start, int Length)> slices)
+    {
+        foreach (var (start, count) in slices)
+            if (start < 0 || count <= 0 || start > length - count)
+                throw new ArgumentOutOfRangeException(nameof(slices), (start, count),
+                    $"Every slice must hold at least one element of the buffer of {length}.");
     }
 }

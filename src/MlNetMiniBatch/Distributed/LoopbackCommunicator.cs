@@ -41,6 +41,9 @@ internal sealed class LoopbackCommunicator : ICommunicator
         return Done.Instance;
     }
 
+    public ISliceReductions CreateSliceReductions(int length, IReadOnlyList<(int Start, int Length)> slices) =>
+        new SliceReductions(this, length, slices);
+
     public void Broadcast(Span<float> values, int root)
     {
         CommunicatorChecks.CheckRoot(root, Size);
@@ -58,13 +61,39 @@ internal sealed class LoopbackCommunicator : ICommunicator
     /// <summary>Makes every rank's current and later collectives throw with <paramref name="reason"/>.</summary>
     public void Abort(string reason) => _rendezvous.Abort(reason);
 
-    private void Sum<T>(Span<T> values, string operation) where T : unmanaged, INumber<T>
+    private void Sum<T>(Span<T> values, string operation, int argument = 0) where T : unmanaged, INumber<T>
     {
-        var posted = _rendezvous.Exchange(Rank, operation, values, 0);
+        var posted = _rendezvous.Exchange(Rank, operation, values, argument);
         ((T[])posted[0]).CopyTo(values);
         for (int rank = 1; rank < posted.Length; rank++)
             TensorPrimitives.Add(values, (T[])posted[rank], values);
         _rendezvous.Leave(Rank);
+    }
+
+    /// <summary>Each slice is summed, in rank order like a whole buffer, when it starts; the ranks must start the same
+    /// slice at the same time, which the rendezvous checks.</summary>
+    private sealed class SliceReductions : ISliceReductions
+    {
+        private readonly LoopbackCommunicator _owner;
+        private readonly (int Start, int Length)[] _slices;
+
+        public SliceReductions(LoopbackCommunicator owner, int length, IReadOnlyList<(int Start, int Length)> slices)
+        {
+            CommunicatorChecks.CheckSlices(length, slices);
+            _owner = owner;
+            _slices = [.. slices];
+            Buffer = new float[length];
+        }
+
+        public float[] Buffer { get; }
+
+        public int SliceCount => _slices.Length;
+
+        public void Start(int slice) => _owner.Sum(Buffer.AsSpan(_slices[slice].Start, _slices[slice].Length), "AllreduceSum(slice)", slice);
+
+        public bool Test(int slice) => true;
+
+        public void Wait(int slice) { }
     }
 
     private sealed class Done : IPendingReduction

@@ -71,6 +71,9 @@ internal sealed unsafe class MpiCommunicator : ICommunicator
         }
     }
 
+    public ISliceReductions CreateSliceReductions(int length, IReadOnlyList<(int Start, int Length)> slices) =>
+        new MpiSliceReductions(_mpi, _world, _calls, length, slices);
+
     public void Broadcast(Span<float> values, int root)
     {
         CommunicatorChecks.CheckRoot(root, Size);

@@ -28,6 +28,7 @@ internal sealed unsafe class OpenMpi
     private readonly delegate* unmanaged<IntPtr, void*, int, IntPtr, IntPtr, IntPtr, int> _allreduce;
     private readonly delegate* unmanaged<IntPtr, void*, int, IntPtr, IntPtr, IntPtr, IntPtr*, int> _iallreduce;
     private readonly delegate* unmanaged<IntPtr*, IntPtr, int> _wait;
+    private readonly delegate* unmanaged<IntPtr*, int*, IntPtr, int> _test;
     private readonly delegate* unmanaged<void*, int, IntPtr, int, IntPtr, int> _bcast;
     private readonly delegate* unmanaged<IntPtr, int> _barrier;
     private readonly delegate* unmanaged<IntPtr, IntPtr, int> _commSetErrhandler;
@@ -45,6 +46,7 @@ internal sealed unsafe class OpenMpi
         _allreduce = (delegate* unmanaged<IntPtr, void*, int, IntPtr, IntPtr, IntPtr, int>)Export(library, "MPI_Allreduce");
         _iallreduce = (delegate* unmanaged<IntPtr, void*, int, IntPtr, IntPtr, IntPtr, IntPtr*, int>)Export(library, "MPI_Iallreduce");
         _wait = (delegate* unmanaged<IntPtr*, IntPtr, int>)Export(library, "MPI_Wait");
+        _test = (delegate* unmanaged<IntPtr*, int*, IntPtr, int>)Export(library, "MPI_Test");
         _bcast = (delegate* unmanaged<void*, int, IntPtr, int, IntPtr, int>)Export(library, "MPI_Bcast");
         _barrier = (delegate* unmanaged<IntPtr, int>)Export(library, "MPI_Barrier");
         _commSetErrhandler = (delegate* unmanaged<IntPtr, IntPtr, int>)Export(library, "MPI_Comm_set_errhandler");
@@ -139,6 +141,16 @@ internal sealed unsafe class OpenMpi
     {
         fixed (IntPtr* pointer = &request)
             Check(_wait(pointer, IntPtr.Zero), "MPI_Wait");
+    }
+
+    /// <summary>MPI_Test with MPI_STATUS_IGNORE: whether the request is done (then it is set to MPI_REQUEST_NULL).
+    /// Open MPI advances non-blocking collectives mostly inside such calls.</summary>
+    public bool Test(ref IntPtr request)
+    {
+        int flag;
+        fixed (IntPtr* pointer = &request)
+            Check(_test(pointer, &flag, IntPtr.Zero), "MPI_Test");
+        return flag != 0;
     }
 
     public void Bcast(void* buffer, int count, IntPtr datatype, int root, IntPtr communicator) =>

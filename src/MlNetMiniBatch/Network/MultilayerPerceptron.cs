@@ -51,8 +51,9 @@ internal sealed class MultilayerPerceptron
     /// layers kept by the last <see cref="Forward"/> and writes every parameter's gradient into <paramref name="gradient"/>.
     /// Adds l2 · W to the weight gradients when <paramref name="l2"/> is positive (biases are not penalised).
     /// </summary>
+    /// <param name="ready">Told of each layer whose gradient is final, or null.</param>
     public void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers,
-        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads)
+        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads, ILayerGradientReady? ready = null)
     {
         var upstream = buffers.GradientScratch(0, rows * Layout.OutputSize);
         logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(upstream);
@@ -69,6 +70,7 @@ internal sealed class MultilayerPerceptron
             dB.Clear();
             for (int r = 0; r < rows; r++)
                 TensorPrimitives.Add(dB, upstream.Slice(r * fanOut, fanOut), dB);
+            ready?.LayerReady(l);
             if (l == 0)
                 break;
             // dZ of the layer below = (dZ[rows × fanOut] · Wᵀ[fanOut × fanIn]) ⊙ dropout mask ⊙ f'(z), the mask and
@@ -77,6 +79,7 @@ internal sealed class MultilayerPerceptron
             Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
                 Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
                 buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
+            ready?.Advance();
             upstream = downstream;
         }
     }

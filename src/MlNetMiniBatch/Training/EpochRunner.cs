@@ -52,7 +52,7 @@ internal sealed class EpochRunner
         _batch = new Batch(capacity, layout.InputSize, targetCount);
         _nextBatch = new Batch(capacity, layout.InputSize, targetCount);
         _buffers = new LayerBuffers(layout, capacity);
-        _gradient = new float[layout.ParameterCount];
+        _gradient = group?.CreateGradient(layout) ?? new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
@@ -92,7 +92,8 @@ internal sealed class EpochRunner
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
                 _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads);
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads,
+                    _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
             else
             {

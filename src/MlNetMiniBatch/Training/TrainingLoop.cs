@@ -114,6 +114,7 @@ internal sealed class TrainingLoop
             if (directory is not null && group?.IsRoot != false && epoch < _options.Epochs && state.StopReason == TrainingStopReason.Completed)
                 Checkpoint.Write(directory, state);
         }
+        group?.ReportGradientWaits(_channel);
         // The run ended normally: its checkpoint must not make a later Fit return this model without training, on any
         // data, so it goes (as Keras' BackupAndRestore does). An exception or a cancellation above keeps it.
         if (directory is not null && group?.IsRoot != false)

@@ -41,6 +41,46 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    [DataRow(2, 300, 32, 1, 3, DisplayName = "one bucket per layer")]
+    [DataRow(2, 300, 32, 100, 2, DisplayName = "the two small top layers fused")]
+    [DataRow(3, 5, 4, 1, 3, DisplayName = "ranks without rows start every bucket with zeros")]
+    public void SummingTheGradientInBucketsDuringBackwardGivesTheWeightsOfOneAllreduceAfterItBitForBit(int ranks, int rows, int batchSize,
+        int bucketSize, int buckets)
+    {
+        // 3 features, 16 and 8 hidden units, 3 classes: the layers hold 64, 136 and 27 parameters, so at least 100 per
+        // bucket fuses the top two (163) and leaves the first on its own. Every element is summed over the ranks in rank
+        // order either way, so nothing may differ by a bit, with L2 and clipping after the sum as before.
+        var task = NeuralNetworkTask.MulticlassClassification;
+        NeuralNetworkOptions Deep()
+        {
+            var options = TestData.Options(epochs: 3, 16, 8);
+            options.LearningRate = 0.01f;
+            options.BatchSize = batchSize;
+            options.L2Regularization = 0.001f;
+            options.GradientClipNorm = 1f;
+            return options;
+        }
+        var logs = Enumerable.Range(0, ranks).Select(_ => new List<string>()).ToArray();
+
+        var whole = LoopbackTraining.Fit(ranks, task, _ => LoopbackTraining.Data(task, rows), _ => Deep());
+        var bucketed = LoopbackTraining.Fit(ranks, task, _ => LoopbackTraining.Data(task, rows), _ => Deep(), gradientBucketSize: bucketSize, logs: logs);
+
+        Assert.AreEqual(buckets, GradientBuckets.Plan(whole[0].Layout, bucketSize).Count);
+        for (int rank = 0; rank < ranks; rank++)
+        {
+            CollectionAssert.AreEqual(Bits(whole[rank]), Bits(bucketed[rank]), $"rank {rank}: the same weights as one allreduce after backward");
+            CollectionAssert.AreEqual(whole[rank].History.Select(h => h.Train.Loss).ToArray(), bucketed[rank].History.Select(h => h.Train.Loss).ToArray());
+            string waits = logs[rank].Single(l => l.Contains("gradient sums", StringComparison.Ordinal));
+            Assert.Contains($"rank {rank} waited", waits);
+            Assert.Contains($"{buckets} bucket(s) per update started during backward (GradientBucketSize {bucketSize})", waits);
+            int updates = 3 * ((rows + batchSize - 1) / batchSize);
+            Assert.Contains($"over {updates} updates", waits);
+            Assert.Contains($"{updates * buckets} of {updates * buckets} already summed when backward ended", waits, "the loopback sums a bucket when it starts");
+        }
+        CollectionAssert.AreEqual(Bits(bucketed[0]), Bits(bucketed[ranks - 1]));
+    }
+
+    [TestMethod]
     public void ExampleWeightsL2AndClippingApplyToTheGlobalBatchOnce()
     {
         // Weights make the local batch weights differ from the global one; L2 and clipping after the reduction must act

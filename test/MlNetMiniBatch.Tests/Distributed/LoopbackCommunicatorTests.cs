@@ -49,6 +49,31 @@ public sealed class LoopbackCommunicatorTests
     }
 
     [TestMethod]
+    public void SliceReductionsSumTheirSlicesInRankOrderAndLeaveTheRestAlone()
+    {
+        var results = OnEveryRank(3, communicator =>
+        {
+            var slices = communicator.CreateSliceReductions(5, [(3, 2), (0, 2)]);
+            float[] mine = [communicator.Rank == 1 ? 1e8f : communicator.Rank == 2 ? -1e8f : 1f, 1, 7 + communicator.Rank, 2, 3];
+            mine.CopyTo(slices.Buffer, 0);
+            slices.Start(0);
+            slices.Start(1);
+            bool done = slices.Test(0) && slices.Test(1);
+            slices.Wait(0);
+            slices.Wait(1);
+            return (done, slices.Buffer);
+        });
+
+        foreach (var (done, buffer) in results)
+        {
+            Assert.IsTrue(done);
+            CollectionAssert.AreEqual(new[] { 1f + 1e8f - 1e8f, 3f, 6f, 9f }, new[] { buffer[0], buffer[1], buffer[3], buffer[4] });
+        }
+        for (int rank = 0; rank < 3; rank++)
+            Assert.AreEqual(7f + rank, results[rank].Buffer[2], "no slice covers element 2");
+    }
+
+    [TestMethod]
     public void BroadcastCopiesTheRootsValuesAndRepeatedCollectivesDoNotMixUp()
     {
         var results = OnEveryRank(3, communicator =>

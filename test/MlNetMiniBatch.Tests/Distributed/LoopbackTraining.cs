@@ -13,12 +13,15 @@ internal static class LoopbackTraining
     /// <summary>Trains on <paramref name="data"/> of each rank with options from <paramref name="options"/> and returns each
     /// rank's model, or throws the first rank's exception (the others' are in <paramref name="errors"/>).</summary>
     public static NeuralNetworkModelParameters[] Fit(int ranks, NeuralNetworkTask task, Func<int, IDataView> data,
-        Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0) =>
-        Run(ranks, task, data, options, perRankData, checksumInterval).Select(r => r.Model ?? throw r.Error!).ToArray();
+        Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0, int gradientBucketSize = 0,
+        List<string>[]? logs = null) =>
+        Run(ranks, task, data, options, perRankData, checksumInterval, gradientBucketSize, logs).Select(r => r.Model ?? throw r.Error!).ToArray();
 
     /// <summary>Every rank's model or exception.</summary>
+    /// <param name="logs">When given, one list per rank receives the trainer's "NeuralNetwork" log lines.</param>
     public static (NeuralNetworkModelParameters? Model, Exception? Error)[] Run(int ranks, NeuralNetworkTask task, Func<int, IDataView> data,
-        Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0)
+        Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0, int gradientBucketSize = 0,
+        List<string>[]? logs = null)
     {
         var group = LoopbackCommunicator.CreateGroup(ranks, Timeout);
         var results = new (NeuralNetworkModelParameters?, Exception?)[ranks];
@@ -27,10 +30,13 @@ internal static class LoopbackTraining
             try
             {
                 var rankOptions = options(rank);
-                rankOptions.Distributed = DistributedTraining.Over(group[rank], perRankData, checksumInterval);
+                rankOptions.Distributed = DistributedTraining.Over(group[rank], perRankData, checksumInterval, gradientBucketSize);
                 // One thread per rank: two ranks' kernels must not share the worker pool.
                 rankOptions.NumberOfThreads = 1;
-                results[rank] = (TestData.Trainer(new MLContext(1), task, rankOptions).Fit(data(rank)).Model, null);
+                var ml = new MLContext(1);
+                if (logs?[rank] is { } log)
+                    ml.Log += (_, e) => { if (e.Message.Contains("NeuralNetwork", StringComparison.Ordinal)) lock (log) log.Add(e.Message); };
+                results[rank] = (TestData.Trainer(ml, task, rankOptions).Fit(data(rank)).Model, null);
             }
             catch (Exception e)
             {

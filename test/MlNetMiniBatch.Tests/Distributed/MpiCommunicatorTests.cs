@@ -27,6 +27,9 @@ public sealed class MpiCommunicatorTests
             AssertSums(ranks, HostValues.DoublesForRank, Parse<double>(run.Line(rank, "allreduce double")));
             Assert.AreEqual((ranks * (ranks + 1) / 2).ToString(), run.Line(rank, "iallreduce distinct"),
                 "every element of the non-blocking reduction holds the sum of 1..ranks once Wait returns");
+            Assert.AreEqual((ranks * (ranks + 1) / 2).ToString(), run.Line(rank, "slices distinct"),
+                "both slices hold the sum once waited for, the second started while the first was in flight");
+            Assert.AreEqual((rank + 1).ToString(), run.Line(rank, "slice gap distinct"), "what no slice covers keeps the rank's own values");
             CollectionAssert.AreEqual(HostValues.ForRank(ranks - 1), Parse<float>(run.Line(rank, "broadcast")),
                 "every rank holds the root's (the last rank's) values");
             Assert.AreEqual("passed", run.Line(rank, "barrier"));

@@ -32,6 +32,35 @@ public sealed class MpiTrainingTests
     }
 
     [TestMethod]
+    public void SummingTheGradientInBucketsDuringBackwardGivesTheWeightsOfOneAllreduceAfterItBitForBit()
+    {
+        // At two ranks each element's sum is one addition, whichever collective makes it, so overlap changes no bit.
+        var whole = MpiRun.Start("train", 2);
+        var overlapped = MpiRun.Start("train-overlap", 2);
+
+        Assert.AreEqual(0, overlapped.ExitCode, overlapped.Output);
+        Assert.AreEqual(whole.Line(0, "weights"), overlapped.Line(0, "weights"));
+        Assert.AreEqual(whole.Line(0, "weights"), overlapped.Line(1, "weights"));
+        Assert.AreEqual(whole.Line(0, "loss"), overlapped.Line(1, "loss"));
+        Assert.Contains("2 bucket(s) per update started during backward (GradientBucketSize 1)", overlapped.Line(1, "gradient log"),
+            "4-8-3: one bucket per layer");
+        Assert.Contains("over 30 updates", overlapped.Line(0, "gradient log"));
+        Assert.Contains("one allreduce of the whole gradient after backward (GradientBucketSize 0)", whole.Line(0, "gradient log"));
+    }
+
+    [TestMethod]
+    public void ThreeRanksSummingTheGradientInBucketsHoldBitIdenticalWeights()
+    {
+        var run = MpiRun.Start("train-overlap", 3);
+
+        Assert.AreEqual(0, run.ExitCode, run.Output);
+        for (int rank = 1; rank < 3; rank++)
+            Assert.AreEqual(run.Line(0, "weights"), run.Line(rank, "weights"), $"rank {rank} holds rank 0's weights, bit for bit");
+        Assert.AreEqual("1:10:300 2:10:300 3:10:300", run.Line(2, "history"));
+        Assert.Contains("2 bucket(s) per update started during backward", run.Line(2, "gradient log"));
+    }
+
+    [TestMethod]
     public void ARankKilledInTheMiddleOfAnEpochEndsTheJobInBoundedTimeNamingIt()
     {
         var run = MpiRun.Start("train-die", 2);
