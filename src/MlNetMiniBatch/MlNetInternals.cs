@@ -15,9 +15,15 @@
 //  Microsoft.ML.Data: IInternalCatalog.Environment; ISingleFeaturePredictionTransformer; IDataTransform.Source;
 //    ITransformCanSaveOnnx, ISaveAsOnnx.SaveAsOnnx, ICanSaveOnnx.CanSaveOnnx; OnnxContext.{CheckOpSetVersion,
 //    ContainsColumn, GetVariableName, AddIntermediateVariable, AddInitializer, CreateNode, GetNodeName};
-//    OnnxNode.AddAttribute.
+//    OnnxNode.AddAttribute; CacheDataView._caches, CacheDataView.ColumnCache.Waiter (an
+//    OrderedWaiter) and ColumnCache.ImplVec<float>.{_rowCount, _uniformLength, _valueBoundaries, _indexBoundaries,
+//    _values, _indices}.
+//  Microsoft.ML.Core, for the cache: BigArray<T>._entries.
 
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using Microsoft.ML.Data;
+using Microsoft.ML.Internal.Utilities;
 using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlNetMiniBatch;
@@ -67,6 +73,114 @@ namespace MlNetMiniBatch
             if (catalog is IInternalCatalog { Environment: { } environment })
                 return environment;
             throw new ArgumentException($"{catalog.GetType().Name} is not an ML.NET catalog.", nameof(catalog));
+        }
+    }
+
+    /// <summary>
+    /// The values a completely filled CacheDataView stores for one float vector column, read in place. Its getter copies
+    /// each row out of the cache into a VBuffer that the trainer then copies again into the batch; reading the stored
+    /// arrays lets the trainer copy a row once, straight into the batch. The cache keeps every row's values end to end in
+    /// one BigArray (blocks of a power-of-two size), a sparse row's indices likewise in a second one, and per row the
+    /// start of both; a row with no stored indices is dense. A cache that is still filling is not opened: its arrays
+    /// are still growing on the filler's thread.
+    /// </summary>
+    internal sealed class CachedVectorColumn
+    {
+        private readonly BlockedArray<float> _values;
+        private readonly BlockedArray<int> _indices;
+        private readonly long[] _valueStarts, _indexStarts;
+
+        private CachedVectorColumn(BlockedArray<float> values, BlockedArray<int> indices, long[] valueStarts, long[] indexStarts, int rows, int length)
+        {
+            _values = values;
+            _indices = indices;
+            _valueStarts = valueStarts;
+            _indexStarts = indexStarts;
+            Rows = rows;
+            Length = length;
+        }
+
+        public int Rows { get; }
+
+        /// <summary>Values per row (the column's vector size).</summary>
+        public int Length { get; }
+
+        /// <summary>The stored column when <paramref name="data"/> is a CacheDataView that has finished caching
+        /// <paramref name="column"/> (a known-size vector of Single); null otherwise, and then the caller reads through getters.</summary>
+        public static CachedVectorColumn? TryOpen(IDataView data, DataViewSchema.Column column)
+        {
+            if (data is not CacheDataView cache || column.Index >= cache._caches.Length)
+                return null;
+            // Waiter turns null only after the filler's last row, once the arrays have their final size.
+            if (cache._caches[column.Index] is not CacheDataView.ColumnCache.ImplVec<float> { Waiter: null } stored || stored._uniformLength <= 0)
+                return null;
+            int rows = stored._rowCount;
+            if (stored._valueBoundaries is not { } valueStarts || stored._indexBoundaries is not { } indexStarts
+                || valueStarts.Length <= rows || indexStarts.Length <= rows)
+                return null;
+            if (BlockedArray<float>.TryOpen(stored._values._entries, valueStarts[rows]) is not { } values
+                || BlockedArray<int>.TryOpen(stored._indices._entries, indexStarts[rows]) is not { } indices
+                || stored._uniformLength > values.BlockSize || stored._uniformLength > indices.BlockSize)
+                return null;
+            return new CachedVectorColumn(values, indices, valueStarts, indexStarts, rows, stored._uniformLength);
+        }
+
+        /// <summary>Row <paramref name="row"/>'s stored values in at most two pieces (a row may straddle two blocks);
+        /// true when the row is dense (all <see cref="Length"/> values stored), false when it is sparse and
+        /// <see cref="Indices"/> says where the values go.</summary>
+        public bool Values(int row, out ReadOnlySpan<float> head, out ReadOnlySpan<float> tail)
+        {
+            long start = _valueStarts[row];
+            int count = checked((int)(_valueStarts[row + 1] - start));
+            _values.Slice(start, count, out head, out tail);
+            return count == Length;
+        }
+
+        /// <summary>A sparse row's indices, matching its <see cref="Values"/> one to one, in at most two pieces.</summary>
+        public void Indices(int row, out ReadOnlySpan<int> head, out ReadOnlySpan<int> tail)
+        {
+            long start = _indexStarts[row];
+            _indices.Slice(start, checked((int)(_indexStarts[row + 1] - start)), out head, out tail);
+        }
+
+        /// <summary>A BigArray's blocks: every block but the last holds 2^shift items.</summary>
+        private sealed class BlockedArray<T>(T[][] blocks, int shift)
+        {
+            public static BlockedArray<T>? TryOpen(T[][]? blocks, long length)
+            {
+                if (blocks is null)
+                    return length == 0 ? new BlockedArray<T>([], 0) : null;
+                if (blocks.Length <= 1)
+                    return blocks.Length == 0 && length == 0 || blocks.Length == 1 && blocks[0].Length >= length ? new BlockedArray<T>(blocks, 31) : null;
+                int size = blocks[0].Length;
+                if (!BitOperations.IsPow2(size))
+                    return null;
+                for (int b = 1; b < blocks.Length - 1; b++)
+                    if (blocks[b]?.Length != size)
+                        return null;
+                int shift = BitOperations.Log2((uint)size);
+                if (blocks[^1] is null || ((long)(blocks.Length - 1) << shift) + blocks[^1].Length < length)
+                    return null;
+                return new BlockedArray<T>(blocks, shift);
+            }
+
+            /// <summary>Items per block: a row no longer than this straddles at most two blocks.</summary>
+            public long BlockSize => 1L << shift;
+
+            public void Slice(long start, int count, out ReadOnlySpan<T> head, out ReadOnlySpan<T> tail)
+            {
+                if (count == 0)
+                {
+                    head = tail = default;
+                    return;
+                }
+                int block = (int)(start >> shift);
+                int offset = (int)(start & ((1L << shift) - 1));
+                var first = blocks[block];
+                int inFirst = Math.Min(count, first.Length - offset);
+                head = first.AsSpan(offset, inFirst);
+                tail = inFirst == count ? default : blocks[block + 1].AsSpan(0, count - inFirst);
+            }
         }
     }
 

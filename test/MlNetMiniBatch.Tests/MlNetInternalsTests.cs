@@ -46,6 +46,9 @@ public sealed class MlNetInternalsTests
     /// "assembly: type.member". Keep in step with MlNetInternals.cs and the README; a change here is a review point.</summary>
     private static readonly string[] DocumentedInternals =
     [
+        "Microsoft.ML.Core: Microsoft.ML.Internal.Utilities.BigArray`1",
+        "Microsoft.ML.Core: Microsoft.ML.Internal.Utilities.BigArray`1._entries",
+        "Microsoft.ML.Core: Microsoft.ML.Internal.Utilities.OrderedWaiter",
         "Microsoft.ML.Core: Microsoft.ML.LoadableClassAttribute",
         "Microsoft.ML.Core: Microsoft.ML.LoadableClassAttribute..ctor",
         "Microsoft.ML.Core: Microsoft.ML.ModelHeader",
@@ -66,6 +69,17 @@ public sealed class MlNetInternalsTests
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo",
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo..ctor",
         "Microsoft.ML.Core: Microsoft.ML.VersionInfo.ModelSignature",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._indexBoundaries",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._indices",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._rowCount",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._uniformLength",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._valueBoundaries",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache+ImplVec`1._values",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView+ColumnCache.get_Waiter",
+        "Microsoft.ML.Data: Microsoft.ML.Data.CacheDataView._caches",
         "Microsoft.ML.Data: Microsoft.ML.Data.IDataTransform",
         "Microsoft.ML.Data: Microsoft.ML.Data.IDataTransform.get_Source",
         "Microsoft.ML.Data: Microsoft.ML.Data.IInternalCatalog",
@@ -107,7 +121,7 @@ public sealed class MlNetInternalsTests
         foreach (var handle in md.MemberReferences)
         {
             var member = md.GetMemberReference(handle);
-            if (member.Parent.Kind != HandleKind.TypeReference || MlNetType(md, (TypeReferenceHandle)member.Parent) is not var (assembly, typeName, type))
+            if (DeclaringTypeReference(md, member.Parent) is not { } parent || MlNetType(md, parent) is not var (assembly, typeName, type))
                 continue;
             string name = md.GetString(member.Name);
             string full = $"{assembly}: {typeName}.{name}";
@@ -145,6 +159,22 @@ public sealed class MlNetInternalsTests
             .Where(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute")
             .Select(a => (string)a.ConstructorArguments[0].Value!).Order().ToArray();
         CollectionAssert.AreEqual(new[] { "Microsoft.ML.Core", "Microsoft.ML.Data" }, names);
+    }
+
+    /// <summary>The type reference a member reference's parent names: itself, or the generic type of an instantiation
+    /// (a member of BigArray&lt;float&gt; is a member of BigArray`1); null for other parents.</summary>
+    private static TypeReferenceHandle? DeclaringTypeReference(MetadataReader md, EntityHandle parent)
+    {
+        if (parent.Kind == HandleKind.TypeReference)
+            return (TypeReferenceHandle)parent;
+        if (parent.Kind != HandleKind.TypeSpecification)
+            return null;
+        var signature = md.GetBlobReader(md.GetTypeSpecification((TypeSpecificationHandle)parent).Signature);
+        if (signature.ReadByte() != (byte)SignatureTypeCode.GenericTypeInstance)
+            return null;
+        signature.ReadByte(); // class or value type
+        var generic = signature.ReadTypeHandle();
+        return generic.Kind == HandleKind.TypeReference ? (TypeReferenceHandle)generic : null;
     }
 
     /// <summary>The assembly name, CLR type name and loaded type of a reference into Microsoft.ML.Core or .Data; null otherwise.</summary>

@@ -11,7 +11,8 @@ namespace MlNetMiniBatch.Training;
 /// <summary>
 /// Reads rows from one cursor pass into <see cref="Batch"/> buffers: getters are made once per pass, the feature
 /// VBuffer is reused, sparse rows are scattered into the dense batch row. Nothing per row is allocated and nothing
-/// beyond one batch is held, so memory does not depend on the number of rows.
+/// beyond one batch is held, so memory does not depend on the number of rows. Over a filled CacheDataView the
+/// features are read in place instead (<see cref="CachedFeatures"/>); the rows, values and problems are the same.
 /// </summary>
 internal sealed class BatchReader : IBatchReader
 {
@@ -25,6 +26,7 @@ internal sealed class BatchReader : IBatchReader
     private readonly ValidationSplit? _split;
     private readonly bool _heldOutSide;
     private readonly ValueGetter<DataViewRowId>? _getId;
+    private readonly CachedFeatures? _cachedFeatures;
     private VBuffer<float> _featureBuffer;
 
     /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
@@ -53,7 +55,11 @@ internal sealed class BatchReader : IBatchReader
         _split = split;
         _heldOutSide = heldOutSide;
         _getId = split is null ? null : _cursor.GetIdGetter();
+        _cachedFeatures = CachedFeatures.TryCreate(data, columns.Features, columns.FeatureCount, _cursor);
     }
+
+    /// <summary>Whether this pass reads the features in place from a CacheDataView rather than through the getter.</summary>
+    internal bool ReadsCacheInPlace => _cachedFeatures is not null;
 
     /// <summary>Rows skipped as invalid so far (only with SkipInvalidRows; otherwise the first one throws).</summary>
     public long SkippedRows { get; private set; }
@@ -101,6 +107,13 @@ internal sealed class BatchReader : IBatchReader
         bool copy = !denseRow.IsEmpty && buffer.IsDense;
         if (!AllFinite(buffer.GetValues(), copy ? denseRow : default))
             return RowProblem.NonFiniteFeature;
+        return CheckLabelAndWeight(label, weight, labelValues, out weightValue);
+    }
+
+    /// <summary>The checks after the features', in <see cref="Check"/>'s order.</summary>
+    private static RowProblem CheckLabelAndWeight(LabelGetter label, ValueGetter<float>? weight, Span<float> labelValues, out float weightValue)
+    {
+        weightValue = 1;
         if (!label.TryGet(labelValues))
             return RowProblem.MissingLabel;
         if (weight is not null)
@@ -114,16 +127,22 @@ internal sealed class BatchReader : IBatchReader
 
     private RowProblem ReadRow(Span<float> featureRow, Span<float> targets, out float weight)
     {
-        var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, targets, out weight, featureRow);
-        if (problem != RowProblem.None)
-            return problem;
-        if (!_featureBuffer.IsDense)
+        if (_cachedFeatures is not null)
         {
-            featureRow.Clear();
-            var values = _featureBuffer.GetValues();
-            var indices = _featureBuffer.GetIndices();
-            for (int i = 0; i < indices.Length; i++)
-                featureRow[indices[i]] = values[i];
+            weight = 1;
+            if (!_cachedFeatures.TryRead(featureRow))
+                return RowProblem.NonFiniteFeature;
+            var rest = CheckLabelAndWeight(_getLabel, _getWeight, targets, out weight);
+            if (rest != RowProblem.None)
+                return rest;
+        }
+        else
+        {
+            var problem = Check(_getFeatures, _getLabel, _getWeight, ref _featureBuffer, targets, out weight, featureRow);
+            if (problem != RowProblem.None)
+                return problem;
+            if (!_featureBuffer.IsDense)
+                Scatter(_featureBuffer, featureRow);
         }
         float label = targets[0];
         for (int j = 0; j < targets.Length; j++)
@@ -132,6 +151,15 @@ internal sealed class BatchReader : IBatchReader
         if (_classWeights is not null)
             weight *= _classWeights[(int)label];
         return RowProblem.None;
+    }
+
+    private static void Scatter(in VBuffer<float> sparse, Span<float> featureRow)
+    {
+        featureRow.Clear();
+        var values = sparse.GetValues();
+        var indices = sparse.GetIndices();
+        for (int i = 0; i < indices.Length; i++)
+            featureRow[indices[i]] = values[i];
     }
 
     /// <summary>Whether every value is finite; also copies them to <paramref name="copyTo"/> unless it is empty (one pass
