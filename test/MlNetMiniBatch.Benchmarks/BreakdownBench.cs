@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using MlNetMiniBatch.Kernels;
 
 namespace MlNetMiniBatch.Benchmarks;
@@ -32,11 +33,13 @@ internal static class BreakdownBench
         ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions);
         Report.Note($"Reading a row, one thread, µs, median of {repetitions} passes over {read.Rows:N0} rows, shuffled: ML.NET MoveNext " +
                     $"{Us(read.MoveNext)}, + label getter {Us(read.WithLabel)}, + feature getter {Us(read.CursorShuffled)} (in cursor order " +
-                    $"{Us(read.CursorSequential)}); the trainer's reader {Us(read.ReaderShuffled)}; floor, the same " +
+                    $"{Us(read.CursorSequential)}); the trainer's reader {Us(read.ReaderShuffled)} (through the getters " +
+                    $"{Us(read.ReaderThroughGetters)}); floor, the same " +
                     $"rows copied from one flat array with the finite check: {Us(read.FlatCopy)}");
         Report.Bench("breakdown", "reader", ("move_next_us", read.MoveNext * 1e6), ("with_label_us", read.WithLabel * 1e6),
             ("cursor_shuffled_us", read.CursorShuffled * 1e6), ("cursor_sequential_us", read.CursorSequential * 1e6),
-            ("reader_shuffled_us", read.ReaderShuffled * 1e6),  ("flat_copy_us", read.FlatCopy * 1e6), ("rows", read.Rows));
+            ("reader_shuffled_us", read.ReaderShuffled * 1e6), ("reader_getters_us", read.ReaderThroughGetters * 1e6),
+            ("flat_copy_us", read.FlatCopy * 1e6), ("rows", read.Rows));
 
         var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "forward", "loss", "backward", "optimizer",
             "other", "reader CPU");
@@ -135,10 +138,11 @@ internal static class BreakdownBench
     };
 
     /// <summary>A real Fit at the same settings: rows/s of its second epoch (the first includes start-up).</summary>
-    private static double FitRowsPerSecond(BenchContext context, int batch, int threads)
+    /// <summary>Rows/s of a real Fit's last epoch (of two), on the benchmark's cache unless <paramref name="data"/> says otherwise.</summary>
+    internal static double FitRowsPerSecond(BenchContext context, int batch, int threads, IDataView? data = null)
     {
         var options = context.BreakdownOptions(batch, 2, threads);
-        var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
+        var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data ?? context.Train);
         EpochSummary last = model.Model.History[^1];
         return last.Rows / last.Elapsed.TotalSeconds;
     }

@@ -66,6 +66,7 @@ if (options.Runs("postgres")) PostgresStreamBench.Run(context);
 if (options.Runs("infer")) InferBench.Run(context);
 if (options.Runs("breakdown")) BreakdownBench.Run(context);
 if (options.Runs("mpi")) MpiBench.Run(context);
+if (options.Runs("reader")) ReaderBench.Run(context);
 
 Targets.Print();
 Console.WriteLine();

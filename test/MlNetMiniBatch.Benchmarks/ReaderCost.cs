@@ -9,25 +9,29 @@ namespace MlNetMiniBatch.Benchmarks;
 /// <summary>
 /// What reading one training row costs on one thread with nothing else running, in the trainer's shuffled order unless
 /// said otherwise: ML.NET's cursor step by step (MoveNext alone, with the label getter, with the feature getter too; the
-/// last also in cursor order), the trainer's reader (which adds the copy into the batch and the finite check), and the
-/// floor any reader has: copying the same rows in the same order out of one flat array.
+/// last also in cursor order), the trainer's reader (over a filled cache it reads the stored features in place and copies
+/// each row once, with the finite check), the same reader through the getters (which copy each row twice: into the
+/// getter's VBuffer, then into the batch), and the floor any reader has: copying the same rows in the same order out of
+/// one flat array.
 /// </summary>
 internal static class ReaderCost
 {
     public readonly record struct PerRow(double MoveNext, double WithLabel, double CursorShuffled, double CursorSequential, double ReaderShuffled,
-        double FlatCopy, long Rows)
+        double ReaderThroughGetters, double FlatCopy, long Rows, double GettersOverInPlace)
     {
     }
 
-    /// <summary>Median seconds per row over <paramref name="passes"/> full passes of each kind, alternating.</summary>
+    /// <summary>Median seconds per row (and, as <see cref="PerRow.GettersOverInPlace"/>, the median of each pass's ratio of
+    /// the reader through the getters to the reader in place: robust to load that drifts between passes) over <paramref name="passes"/> full passes of each kind, alternating.</summary>
     public static PerRow Measure(IDataView train, NeuralNetworkOptions options, int passes)
     {
         var columns = TrainingColumns.Bind(train.Schema, NeuralNetworkTask.MulticlassClassification, options, "training");
         var source = DataSource.Training(train, columns, options, null);
+        var throughGetters = DataSource.Training(new GetterOnlyView(train), columns, options, null);
         var batch = new Batch(512, columns.FeatureCount);
         var (flat, order) = Flatten(train, columns, new Random(1));
         long rows = order.Length;
-        var samples = new List<double>[6];
+        var samples = new List<double>[7];
         for (int i = 0; i < samples.Length; i++) samples[i] = new List<double>();
         for (int pass = 0; pass <= passes; pass++) // pass 0 warms up
         {
@@ -38,14 +42,16 @@ internal static class ReaderCost
                 Cursor(train, columns, shuffle(), label: true, features: false),
                 Cursor(train, columns, shuffle(), label: true, features: true),
                 Cursor(train, columns, null, label: true, features: true),
-                Reader(source, batch, pass + 1),
+                Reader(source, batch, pass + 1, inPlace: true),
+                Reader(throughGetters, batch, pass + 1, inPlace: false),
                 FlatCopy(flat, order, batch),
             };
             if (pass == 0) continue;
             for (int i = 0; i < seconds.Length; i++) samples[i].Add(seconds[i] / rows);
         }
         double M(int i) => Stats.Median(samples[i]);
-        return new PerRow(M(0), M(1), M(2), M(3), M(4), M(5), rows);
+        var ratios = samples[5].Zip(samples[4], (getters, inPlace) => getters / inPlace).ToList();
+        return new PerRow(M(0), M(1), M(2), M(3), M(4), M(5), M(6), rows, Stats.Median(ratios));
     }
 
     private static double Cursor(IDataView data, TrainingColumns columns, Random? shuffle, bool label, bool features)
@@ -107,9 +113,11 @@ internal static class ReaderCost
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    private static double Reader(DataSource source, Batch batch, int seed)
+    private static double Reader(DataSource source, Batch batch, int seed, bool inPlace)
     {
         using var reader = source.Open(seed, TargetScaling.Identity);
+        if (((BatchReader)reader).ReadsCacheInPlace != inPlace)
+            throw new InvalidOperationException($"The benchmark expected the reader {(inPlace ? "" : "not ")}to read the cache in place.");
         long start = Stopwatch.GetTimestamp();
         while (source.Read(reader, batch, batch.Capacity)) { }
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
