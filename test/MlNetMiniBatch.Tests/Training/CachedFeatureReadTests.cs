@@ -138,6 +138,25 @@ public sealed class CachedFeatureReadTests
     }
 
     [TestMethod]
+    public void AFitOnTheCacheLearnsTheSameBitsAsAFitThroughTheGetters()
+    {
+        var ml = new MLContext(1);
+        var cache = FilledCache(ml, sparse: true, withBadRows: true);
+        float[] Fit(IDataView data)
+        {
+            var options = new NeuralNetworkOptions
+            {
+                HiddenLayers = [8], BatchSize = 64, Epochs = 2, Seed = 5, NumberOfThreads = 1, ExampleWeightColumnName = "Weight",
+                SkipInvalidRows = true, ValidationFraction = 0.2f, // the split reads row ids through the same cursor
+            };
+            return ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data).Model.Parameters.ToArray();
+        }
+        var inPlace = Fit(cache);
+        var getters = Fit(new PassThroughDataView(cache));
+        CollectionAssert.AreEqual(getters.Select(BitConverter.SingleToInt32Bits).ToArray(), inPlace.Select(BitConverter.SingleToInt32Bits).ToArray());
+    }
+
+    [TestMethod]
     public void ACacheThatHasNotCachedTheFeaturesYetIsReadThroughTheGetters()
     {
         var ml = new MLContext(1);
