@@ -109,7 +109,7 @@ namespace MlNetMiniBatch
         /// <paramref name="column"/> (a known-size vector of Single); null otherwise, and then the caller reads through getters.</summary>
         public static CachedVectorColumn? TryOpen(IDataView data, DataViewSchema.Column column)
         {
-            if (data is not CacheDataView cache || column.Index >= cache._caches.Length)
+            if (data is not CacheDataView cache || column.Index >= cache._caches.Length || data.Schema[column.Index].Name != column.Name)
                 return null;
             // Waiter turns null only after the filler's last row, once the arrays have their final size.
             if (cache._caches[column.Index] is not CacheDataView.ColumnCache.ImplVec<float> { Waiter: null } stored || stored._uniformLength <= 0)
