@@ -12,7 +12,8 @@ internal sealed class BenchOptions
           --full               long run (10 epochs, more repetitions)
           --only SECTION       run one section: gemm, train, stream, postgres (needs MLNMB_POSTGRES) or infer (comma-separated
                                list allowed); also breakdown, run only when asked for: where a training step's time goes
-                               (reader, forward, loss, backward, optimizer, worker-pool waits, GFLOPS, bytes streamed)
+                               (reader, forward, loss, backward, optimizer, worker-pool waits, GFLOPS, bytes streamed), and
+                               gemmcontext: the network's GEMMs on one thread alone, in its passes and in a training cycle
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
           --epochs N           override the epochs of the training section
           --seeds N            timed runs per side and batch size in the training section (default 10, quick 1)
@@ -30,10 +31,10 @@ internal sealed class BenchOptions
         OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
         """;
 
-    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown" };
+    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "gemmcontext" };
 
     /// <summary>Diagnostic sections, left out of a run without --only.</summary>
-    private static readonly string[] OnRequest = { "breakdown" };
+    private static readonly string[] OnRequest = { "breakdown", "gemmcontext" };
 
     public bool Quick { get; private set; }
     public bool Full { get; private set; }
