@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace MlNetMiniBatch.Kernels;
 
@@ -148,9 +149,41 @@ internal static unsafe class GemmDriver<TKernel>
                     {
                         int col = lead + jr;
                         float* bp = bBlock + col;
+
+                        // The first row block meets each in-place panel cold (the optimizer step has just streamed the
+                        // model through the cache), with k rows a line or two each, a leading dimension apart: each
+                        // micro-kernel call asks for a share of the next panel's lines so that it is in L2 in time.
+                        float* next = null;
+                        int nextRows = 0, rowsPerCall = 0;
+                        if (ic == row0 && Sse.IsSupported)
+                        {
+                            if (jr + nr < inPlace)
+                            {
+                                next = bp + nr;
+                                nextRows = kc;
+                            }
+                            else if (pc + kc < k)
+                            {
+                                next = g.B + ((pc + kc) * g.Ldb) + jc + lead;
+                                nextRows = Math.Min(kcStep, k - pc - kc);
+                            }
+
+                            rowsPerCall = DivUp(nextRows, DivUp(mc, mr));
+                        }
+
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int h = Math.Min(mr, mc - ir);
+                            if (next != null)
+                            {
+                                int p0 = (ir / mr) * rowsPerCall, p1 = Math.Min(nextRows, p0 + rowsPerCall);
+                                for (int p = p0; p < p1; p++)
+                                {
+                                    Sse.Prefetch1(next + (p * g.Ldb));
+                                    Sse.Prefetch1(next + (p * g.Ldb) + (nr - 1));
+                                }
+                            }
+
                             float* ap = packA + (ir * kc);
                             float* cp = cBlock + (ir * g.Ldc) + col;
                             if (h == mr)
