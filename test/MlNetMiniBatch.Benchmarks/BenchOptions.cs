@@ -16,7 +16,8 @@ internal sealed class BenchOptions
                                and mpi, also only when asked for: rows/s under mpirun -np 1 and 2 (needs Open MPI), 1 and 2
                                threads per rank, batch 512 and 2048, gradient summed after backward or in buckets during it;
                                and reader, also only when asked for: a row's read cost, the cache read in place against the
-                               getters, and a Fit's rows/s with each
+                               getters, and a Fit's rows/s with each; and gemmcontext, also only when asked for: the
+                               network's GEMMs on one thread alone, in its passes and in a training cycle
           --bucket N           mpi: the fewest parameters per gradient bucket of the overlapped cases (default 16384)
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
           --epochs N           override the epochs of the training section (mpi: epochs per job, the first untimed; default 2)
@@ -36,10 +37,10 @@ internal sealed class BenchOptions
         OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
         """;
 
-    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "mpi", "reader" };
+    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "mpi", "reader", "gemmcontext" };
 
     /// <summary>Sections left out of a run without --only: diagnostics, and one that starts dozens of mpirun jobs.</summary>
-    private static readonly string[] OnRequest = { "breakdown", "mpi", "reader" };
+    private static readonly string[] OnRequest = { "breakdown", "mpi", "reader", "gemmcontext" };
 
     public bool Quick { get; private set; }
     public bool Full { get; private set; }

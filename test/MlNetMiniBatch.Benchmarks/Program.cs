@@ -1,7 +1,7 @@
 // Performance harness of MlNetMiniBatch: GEMM, end-to-end training, streaming memory and inference, each against a
 // reference measured in the same invocation (OpenBLAS through numpy, PyTorch) where one is installed.
 //
-//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown|mpi] [--threads N] [--full]
+//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown|mpi|reader|gemmcontext] [--threads N] [--full]
 //
 // Output: a table per section, and one line per case 'BENCH {json}' for scripts.
 using System.Diagnostics;
@@ -67,6 +67,7 @@ if (options.Runs("infer")) InferBench.Run(context);
 if (options.Runs("breakdown")) BreakdownBench.Run(context);
 if (options.Runs("mpi")) MpiBench.Run(context);
 if (options.Runs("reader")) ReaderBench.Run(context);
+if (options.Runs("gemmcontext")) GemmContextBench.Run(options);
 
 Targets.Print();
 Console.WriteLine();

@@ -210,6 +210,10 @@ internal sealed class DataParallel
             "CheckpointDirectory on a file system all machines share, or copy rank 0's checkpoint to every machine.");
         Agree("label scaling pairs", state.TargetScaling.Count,
             "Every rank must train on a label of the same width.");
+        Agree("class names (a hash of the label's KeyValues in key order; 0: none)", ClassNamesHash(state.ClassValues),
+            "Every rank must map the label's values to the same keys: MapValueToKey numbers the classes in the order it first " +
+            "meets them in its own rows, so ranks that read their own data can number them differently. Give MapValueToKey " +
+            "the same keyData (the list of classes) on every rank, or use a key label built the same way everywhere.");
         _world.Broadcast(state.Parameters, root: 0);
         int pairs = state.TargetScaling.Count;
         var scaling = new float[2 * pairs];
@@ -217,6 +221,21 @@ internal sealed class DataParallel
         state.TargetScaling.StandardDeviation.CopyTo(scaling.AsSpan(pairs));
         _world.Broadcast(scaling, root: 0);
         state.TargetScaling = new Tasks.TargetScaling(scaling[..pairs], scaling[pairs..]);
+    }
+
+    /// <summary>FNV-1a over the class names (string.GetHashCode differs from process to process).</summary>
+    private static int ClassNamesHash(Scoring.LabelKeyValues? classes)
+    {
+        if (classes is null)
+            return 0;
+        uint hash = 2166136261;
+        foreach (string name in classes.Names)
+        {
+            foreach (char ch in name)
+                hash = (hash ^ ch) * 16777619;
+            hash = (hash ^ 0xFFFF) * 16777619; // a separator, so "ab","c" and "a","bc" differ
+        }
+        return (int)(hash & 0x7FFFFFFF) | 1; // positive and never 0, which means "no names"
     }
 
     /// <summary>Throws on every rank, listing each rank's value, unless all ranks have the same <paramref name="value"/>.</summary>

@@ -72,6 +72,32 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
+    /// Packs the columns of an untransposed B (stored k×n) that are not read in place: <paramref name="firstCount"/>
+    /// columns from <paramref name="first"/>, then <paramref name="secondCount"/> from <paramref name="second"/>, into
+    /// <c>ceil((firstCount + secondCount)/nr)</c> zero-padded panels of <c>kc × nr</c>, as if they were adjacent.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackTwoColumnRuns(float* first, nint ldb, int kc, int firstCount, float* second, int secondCount, int nr, float* dst)
+    {
+        int total = firstCount + secondCount;
+        for (int v0 = 0; v0 < total; v0 += nr)
+        {
+            int w = Math.Min(nr, total - v0);
+            int fromFirst = Math.Clamp(firstCount - v0, 0, w);
+            float* firstStart = first + v0;
+            float* secondStart = second + Math.Max(0, v0 - firstCount);
+            for (int p = 0; p < kc; p++)
+            {
+                float* d = dst + (p * nr);
+                CopyPadded(firstStart + (p * ldb), d, fromFirst, fromFirst);
+                CopyPadded(secondStart + (p * ldb), d + fromFirst, w - fromFirst, nr - fromFirst);
+            }
+
+            dst += nr * kc;
+        }
+    }
+
+    /// <summary>
     /// <c>dst[p * width + r] = src[r * ld + p]</c> for r &lt; rows, p &lt; kc, and zero for rows ≤ r &lt; width.
     /// Full groups of 8 rows go through 8×8 register transposes: a scalar scatter with stride
     /// <paramref name="width"/> ran at ~1.4 G floats/s and cost as much as a third of a forward GEMM.

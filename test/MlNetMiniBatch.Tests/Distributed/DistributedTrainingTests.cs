@@ -201,6 +201,44 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void RanksWhoseOwnDataNumberTheClassesDifferentlyFailTogetherSayingHowToFixIt()
+    {
+        // The same three classes, met in opposite orders: MapValueToKey on each rank's own rows numbers them a, b, c on
+        // rank 0 and c, b, a on rank 1. The weight count agrees; only the class names tell that key 1 means two things.
+        var results = LoopbackTraining.Run(2, NeuralNetworkTask.MulticlassClassification, rank => ClassesInOrder(rank == 0 ? "abc" : "cba"),
+            _ => Options(NeuralNetworkTask.MulticlassClassification), perRankData: true);
+
+        foreach (var (_, error) in results)
+        {
+            Assert.IsInstanceOfType<InvalidOperationException>(error);
+            Assert.Contains("class names (a hash of the label's KeyValues in key order; 0: none) differ", error!.Message);
+            Assert.Contains("same keyData", error.Message);
+        }
+        var agreeing = LoopbackTraining.Fit(2, NeuralNetworkTask.MulticlassClassification, _ => ClassesInOrder("abc"),
+            _ => Options(NeuralNetworkTask.MulticlassClassification), perRankData: true);
+        CollectionAssert.AreEqual(new[] { "a", "b", "c" }, agreeing[1].ClassNames!.ToArray());
+    }
+
+    private sealed class LetterRow
+    {
+        public string Label { get; set; } = "";
+
+        [Microsoft.ML.Data.VectorType(2)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private static IDataView ClassesInOrder(string letters)
+    {
+        var ml = new MLContext(1);
+        var rows = Enumerable.Range(0, 60).Select(i => new LetterRow
+        {
+            Label = letters[i % 3].ToString(), Features = [letters[i % 3] - 'a', i % 7 * 0.1f],
+        });
+        var raw = ml.Data.LoadFromEnumerable(rows);
+        return ml.Data.Cache(ml.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw));
+    }
+
+    [TestMethod]
     public void ARankWhoseDataFailsMakesTheOthersFailAtOnceNamingIt()
     {
         var task = NeuralNetworkTask.BinaryClassification;

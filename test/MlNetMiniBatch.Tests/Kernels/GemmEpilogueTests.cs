@@ -75,4 +75,31 @@ public sealed class GemmEpilogueTests
             CollectionAssert.AreEqual(expected, actual, $"{threads} threads");
         }
     }
+    [TestMethod]
+    public void ReluEpilogueMatchesTensorPrimitivesMaxOnSpecialValues()
+    {
+        // The inline ReLU must give what TensorPrimitives.Max(z, 0) gives for every z, NaN and infinities included,
+        // in the vector lanes and in the scalar tail alike (n = 53 leaves both in a 32-wide tile).
+        const int m = 9, n = 53, k = 7;
+        var a = Random(m * k, 8);
+        var b = Random(k * n, 9);
+        float[] special = { float.NaN, float.NegativeInfinity, float.PositiveInfinity, -0f, 1e-40f, -1e-40f, float.MaxValue, -float.MaxValue };
+        var bias = Random(n, 10);
+        for (int j = 0; j < n; j += 3)
+            bias[j] = special[(j / 3) % special.Length];
+        var expectedZ = new float[m * n];
+        Gemm.Multiply(false, false, m, n, k, a, k, b, n, expectedZ, n, accumulate: false);
+        for (int i = 0; i < m; i++)
+            TensorPrimitives.Add(expectedZ.AsSpan(i * n, n), bias, expectedZ.AsSpan(i * n, n));
+        var expectedA = new float[m * n];
+        TensorPrimitives.Max(expectedZ, 0f, expectedA);
+        var z = new float[m * n];
+        var activated = new float[m * n];
+        Gemm.MultiplyAddBias(m, n, k, a, k, b, n, z, bias, NeuralNetworkActivation.ReLU, activated, 1);
+        for (int i = 0; i < z.Length; i++)
+        {
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expectedZ[i]), BitConverter.SingleToInt32Bits(z[i]), $"z[{i}]");
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expectedA[i]), BitConverter.SingleToInt32Bits(activated[i]), $"f(z)[{i}] of {z[i]}");
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using MlNetMiniBatch.Kernels;
+using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Tests.Kernels;
 
@@ -112,6 +113,63 @@ public sealed class GemmTests
                     }
                 }
             }
+        }
+    }
+
+    [TestMethod]
+    [DataRow("Vector512")]
+    [DataRow("Vector256")]
+    [DataRow("Scalar")]
+    public unsafe void WhereBSitsAgainstACacheLineDoesNotChangeBits(string pathName)
+    {
+        // An untransposed B whose rows start off a 64-byte line is read in place from its first aligned column and
+        // packed around it; every offset must give the aligned result bit for bit, on one and two threads, with and
+        // without the fused epilogue, and B's row gaps (NaN) must never reach C.
+        SimdPath path = RequireSupported(pathName);
+        var rng = new Random(11);
+        (int M, int N, int K, int Ldb)[] cases = [(40, 256, 300, 256), (9, 50, 33, 64), (20, 100, 17, 112), (64, 8, 40, 16), (5, 31, 9, 32)];
+        foreach (var (m, n, k, ldb) in cases)
+        {
+            float[] a = RandomMatrix(rng, m, k, k);
+            float[] b = RandomMatrix(rng, k, n, ldb);
+            float[] bias = RandomMatrix(rng, 1, n, n);
+            float[] store = GC.AllocateArray<float>(b.Length + 32, pinned: true);
+            nuint address = (nuint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref store[0]);
+            int toLine = (int)((64 - (address % 64)) % 64) / sizeof(float);
+            float[]? plain = null, fused = null;
+            for (int offset = 0; offset < 16; offset++)
+            {
+                store.AsSpan().Fill(float.NaN);
+                b.CopyTo(store, toLine + offset);
+                var bAt = store.AsSpan(toLine + offset, b.Length);
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    var c = new float[m * n];
+                    Gemm.Multiply(false, false, m, n, k, a, k, bAt, ldb, c, n, accumulate: false, threads, path);
+                    plain ??= c;
+                    AssertSameBits(plain, c, $"{path} {m}x{n}x{k} ldb={ldb} offset={offset} threads={threads}");
+                    {
+                        // The fused product always takes the widest accelerated path.
+                        var z = new float[m * n];
+                        var activated = new float[m * n];
+                        Gemm.MultiplyAddBias(m, n, k, a, k, bAt, ldb, z, bias, NeuralNetworkActivation.ReLU, activated, threads);
+                        fused ??= activated;
+                        AssertSameBits(fused, activated, $"fused {m}x{n}x{k} ldb={ldb} offset={offset} threads={threads}");
+                    }
+                }
+            }
+
+            Assert.IsTrue(plain!.All(float.IsFinite), "a row gap of B reached C");
+            plain = fused = null;
+        }
+    }
+
+    private static void AssertSameBits(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                Assert.Fail($"{what}: differs at {i}: {actual[i]:R} vs {expected[i]:R}.");
         }
     }
 

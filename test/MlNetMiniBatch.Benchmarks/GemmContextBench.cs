@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using MlNetMiniBatch.Kernels;
+using MlNetMiniBatch.Network;
+
+namespace MlNetMiniBatch.Benchmarks;
+
+/// <summary>
+/// Section G (only with <c>--only gemmcontext</c>): why a GEMM runs slower inside training than alone. The
+/// 784-256-128-10 network's forward and backward passes on one thread, on random rows, under conditions that add one
+/// difference between the isolated GEMM and a training step at a time, the conditions alternating: the first layer's
+/// GEMM alone and with its fused bias and activation; the whole forward pass on the same rows again and again; a
+/// training cycle (forward, backward and an SGD-momentum pass over parameters, gradient and momentum) on rows that
+/// change every step, as the reader's do; and that cycle with the parameter vector placed at each of four offsets
+/// from a 64-byte cache line, since the network reads its weights in place from one flat array.
+/// </summary>
+internal static unsafe class GemmContextBench
+{
+    private static readonly int[] BatchSizes = { 128, 512 };
+    private static readonly int[] Sizes = { 784, 256, 128, 10 };
+
+    // Enough distinct input rows that each step's batch comes from memory, as a shuffled epoch's do.
+    private const int InputRows = 16384;
+
+    public static void Run(BenchOptions options)
+    {
+        int rounds = options.Quick ? 5 : options.Full ? 40 : 15;
+        Report.Heading($"G. GEMM in context: 784-256-128-10 ReLU, 1 thread, random rows, µs per pass, median of {rounds} alternating rounds");
+        double roof = FmaRoof.Measure(1, 5);
+        Report.Note($"FMA roof {Report.F(roof, 0)} GFLOPS on 1 thread; L2 {Machine.CacheSize(2)}; load average {Machine.LoadAverage}");
+        var table = new Table("batch", "condition", "forward µs", "fwd GFLOPS", "backward µs", "bwd GFLOPS", "L1 GEMM µs", "L1 GFLOPS",
+            "fastest fwd / bwd / L1 µs");
+        foreach (int batch in BatchSizes)
+        {
+            var layout = new NetworkLayout(Sizes);
+            var cases = new List<Case>
+            {
+                new("L1 GEMM alone, same rows", batch, layout, 0, Mode.GemmAlone),
+                new("L1 GEMM + bias/ReLU, same rows", batch, layout, 0, Mode.GemmEpilogue),
+                new("forward, same rows", batch, layout, 0, Mode.ForwardOnly),
+                new("forward+backward, same rows", batch, layout, 0, Mode.PassesOnly),
+                new("training cycle, params +0 B", batch, layout, 0, Mode.Cycle),
+                new("training cycle, params +16 B", batch, layout, 4, Mode.Cycle),
+                new("training cycle, params +32 B", batch, layout, 8, Mode.Cycle),
+                new("training cycle, params +48 B", batch, layout, 12, Mode.Cycle),
+            };
+            foreach (var c in cases)
+                c.Round(3); // warm-up: JIT tiers, caches
+            for (int r = 0; r < rounds; r++)
+                foreach (var c in cases)
+                    c.Round(8);
+            double fwdFlops = 0, bwdFlops = 0, l1Flops = 2.0 * batch * Sizes[0] * Sizes[1];
+            for (int l = 0; l < Sizes.Length - 1; l++)
+            {
+                fwdFlops += 2.0 * batch * Sizes[l] * Sizes[l + 1];
+                bwdFlops += 2.0 * batch * Sizes[l] * Sizes[l + 1] * (l == 0 ? 1 : 2);
+            }
+            foreach (var c in cases)
+            {
+                double f = Stats.Median(c.Forward), b = Stats.Median(c.Backward), g = Stats.Median(c.FirstGemm);
+                string Gf(double us, double flops) => double.IsNaN(us) ? "-" : $"{Report.F(flops / us / 1e3, 0)} ({100 * flops / us / 1e3 / roof:F0}%)";
+                string Min(List<double> v) => v.All(double.IsNaN) ? "-" : Report.F(v.Min(), 0);
+                table.Add(batch.ToString(), c.Name, Report.F(f), Gf(f, fwdFlops), Report.F(b), Gf(b, bwdFlops), Report.F(g), Gf(g, l1Flops),
+                    $"{Min(c.Forward)} / {Min(c.Backward)} / {Min(c.FirstGemm)}");
+                Report.Bench("gemmcontext", $"b{batch}/{c.Name}", ("batch", batch), ("forward_us", f), ("backward_us", b), ("l1_gemm_us", g),
+                    ("forward_min_us", c.Forward.Min()), ("backward_min_us", c.Backward.Min()), ("l1_gemm_min_us", c.FirstGemm.Min()),
+                    ("forward_gflops", fwdFlops / f / 1e3), ("backward_gflops", bwdFlops / b / 1e3), ("roof_gflops", roof),
+                    ("load_average", Machine.LoadAverage));
+            }
+        }
+        table.Print();
+        Report.Note("Medians, and the fastest round (on a shared machine the least disturbed one). 'L1 GEMM' is the first layer's forward product (batch×784 · 784×256) timed on its own inside the forward pass; " +
+                    "'same rows' repeats one batch (inputs and weights stay cached, as in the GEMM section); 'training cycle' draws each " +
+                    "step's rows from 16,384 random ones and updates every parameter after the backward pass (lr 1e-7, so nothing diverges).");
+    }
+
+    private enum Mode { GemmAlone, GemmEpilogue, ForwardOnly, PassesOnly, Cycle }
+
+    private sealed class Case
+    {
+        private readonly int _batch;
+        private readonly NetworkLayout _layout;
+        private readonly Mode _mode;
+        private readonly float[] _parameterStore, _gradient, _velocity, _inputs, _logitGradient;
+        private readonly int _parameterOffset;
+        private readonly MultilayerPerceptron _network;
+        private readonly LayerBuffers _buffers;
+        private int _step;
+
+        public Case(string name, int batch, NetworkLayout layout, int floatsPastLine, Mode mode)
+        {
+            (Name, _batch, _layout, _mode) = (name, batch, layout, mode);
+            // Pinned, so the offset from a cache line chosen here stays true.
+            _parameterStore = GC.AllocateArray<float>(layout.ParameterCount + 32, pinned: true);
+            nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_parameterStore));
+            int toLine = (int)((64 - (address & 63)) & 63) / sizeof(float);
+            _parameterOffset = toLine + floatsPastLine;
+            WeightInitializer.Initialize(layout, NeuralNetworkActivation.ReLU, Parameters, new Random(1));
+            _gradient = new float[layout.ParameterCount];
+            _velocity = new float[layout.ParameterCount];
+            var random = new Random(2);
+            _inputs = new float[(long)InputRows * layout.InputSize];
+            for (int i = 0; i < _inputs.Length; i++)
+                _inputs[i] = random.NextSingle();
+            _logitGradient = new float[batch * layout.OutputSize];
+            for (int i = 0; i < _logitGradient.Length; i++)
+                _logitGradient[i] = (random.NextSingle() - 0.5f) / batch;
+            _network = new MultilayerPerceptron(layout, NeuralNetworkActivation.ReLU);
+            _buffers = new LayerBuffers(layout, batch);
+        }
+
+        public string Name { get; }
+
+        public List<double> Forward { get; } = new();
+        public List<double> Backward { get; } = new();
+        public List<double> FirstGemm { get; } = new();
+
+        private Span<float> Parameters => _parameterStore.AsSpan(_parameterOffset, _layout.ParameterCount);
+
+        /// <summary>Runs <paramref name="steps"/> steps and records the mean µs of each timed part.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Round(int steps)
+        {
+            long forward = 0, backward = 0, gemm = 0;
+            int width = _layout.InputSize;
+            for (int s = 0; s < steps; s++)
+            {
+                int first = _mode == Mode.Cycle ? (_step++ * _batch) % (InputRows - _batch + 1) : 0;
+                ReadOnlySpan<float> input = _inputs.AsSpan(first * width, _batch * width);
+                ReadOnlySpan<float> parameters = Parameters;
+                long t0 = Stopwatch.GetTimestamp();
+                if (_mode is Mode.GemmAlone or Mode.GemmEpilogue)
+                {
+                    var z = _buffers.PreActivation(0, _batch);
+                    if (_mode == Mode.GemmAlone)
+                        Gemm.Multiply(false, false, _batch, Sizes[1], width, input, width, _layout.Weights(parameters, 0), Sizes[1], z, Sizes[1],
+                            accumulate: false);
+                    else
+                        Gemm.MultiplyAddBias(_batch, Sizes[1], width, input, width, _layout.Weights(parameters, 0), Sizes[1], z,
+                            _layout.Bias(parameters, 0), NeuralNetworkActivation.ReLU, _buffers.Activation(0, _batch), 1);
+                    gemm += Stopwatch.GetTimestamp() - t0;
+                    continue;
+                }
+
+                _network.Forward(parameters, input, _batch, _buffers, 1);
+                long t1 = Stopwatch.GetTimestamp();
+                forward += t1 - t0;
+                if (_mode == Mode.ForwardOnly)
+                    continue;
+                _network.Backward(parameters, input, _batch, _buffers, _logitGradient, _gradient, 0f, 1);
+                backward += Stopwatch.GetTimestamp() - t1;
+                if (_mode == Mode.Cycle)
+                {
+                    // The momentum SGD step's memory traffic: v = 0.9 v + g; p -= lr v.
+                    TensorPrimitives.MultiplyAdd(_velocity, 0.9f, _gradient, _velocity);
+                    TensorPrimitives.MultiplyAdd(_velocity, -1e-7f, Parameters, Parameters);
+                }
+            }
+            double us = 1e6 / Stopwatch.Frequency / steps;
+            if (_mode is Mode.GemmAlone or Mode.GemmEpilogue)
+            {
+                FirstGemm.Add(gemm * us);
+                Forward.Add(double.NaN);
+                Backward.Add(double.NaN);
+                return;
+            }
+            Forward.Add(forward * us);
+            Backward.Add(_mode == Mode.ForwardOnly ? double.NaN : backward * us);
+            FirstGemm.Add(double.NaN);
+        }
+    }
+}
