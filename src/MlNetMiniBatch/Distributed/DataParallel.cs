@@ -74,14 +74,19 @@ internal sealed class DataParallel
     public (int Start, int End) Share(int batchSize) =>
         ((int)((long)batchSize * Rank / Size), (int)((long)batchSize * (Rank + 1) / Size));
 
-    /// <summary>The reader of this rank's rows, and the batch size to read them with. On shared data, every rank reads
-    /// every row of the epoch's order and keeps its share of each batch (reading a row costs far less than training
-    /// on it, and the order needs no coordination); on per-rank data, the rank reads its share from its own view.</summary>
+    /// <summary>The reader of this rank's rows, and the batch size to read them with. On shared data, every rank goes
+    /// through every row of the epoch's order and reads its share of each batch, passing over the others' rows with the
+    /// cursor alone (the order needs no coordination). With SkipInvalidRows a skipped row does not count toward its
+    /// batch, and only reading it tells whether it is skipped, so there every rank reads every row and keeps its share:
+    /// that is what keeps the batch boundaries the same on every rank without exchanging row counts. On per-rank data,
+    /// the rank reads its share from its own view.</summary>
     public (IBatchReader Reader, int BatchSize) Shard(IBatchReader reader, int batchSize)
     {
         var (start, end) = Share(batchSize);
         if (Mode.PerRankData)
             return (reader, end - start);
+        if (reader.CanPassOver && !Mode.ReadsEveryRow)
+            return (new PassOverShardReader(reader, start, end), batchSize);
         _whole ??= new Batch(Math.Min(batchSize, 1024), _empty.FeatureCount, _empty.TargetCount);
         return (new ShardReader(reader, _whole, start, end), batchSize);
     }
@@ -175,7 +180,8 @@ internal sealed class DataParallel
     /// <summary>Replaces the rank's sums by the sums over all ranks.</summary>
     public void SumOverRanks(Span<double> sums) => _world.AllreduceSum(sums);
 
-    /// <summary>Rows skipped as invalid over all ranks: on shared data every rank has already seen every row.</summary>
+    /// <summary>Rows skipped as invalid over all ranks: on shared data every rank has already seen every row (rows are
+    /// skipped only with SkipInvalidRows, where every rank reads every row).</summary>
     public long SkippedRows(long skipped)
     {
         if (!Mode.PerRankData)

@@ -58,10 +58,14 @@ public sealed class DistributedTraining
     /// summed after backward.</summary>
     public int GradientBucketSize { get; }
 
+    /// <summary>Tests: on shared data, every rank reads every row of each batch and keeps its share, as it must with
+    /// SkipInvalidRows; the reference that reading only the rank's own rows must match bit for bit.</summary>
+    internal bool ReadsEveryRow { get; private init; }
+
     /// <summary>Tests: the same training over another communicator (the in-process loopback).</summary>
     internal static DistributedTraining Over(ICommunicator communicator, bool perRankData = false, int checksumInterval = 0,
-        int gradientBucketSize = 0) =>
-        new(() => communicator, perRankData, checksumInterval, gradientBucketSize);
+        int gradientBucketSize = 0, bool readsEveryRow = false) =>
+        new(() => communicator, perRankData, checksumInterval, gradientBucketSize) { ReadsEveryRow = readsEveryRow };
 
     /// <summary>The communicator to train over, or null for single-process training: the chosen mode, else MPI when
     /// mpirun started more than one rank. Nothing here loads Open MPI unless a distributed mode was chosen.</summary>

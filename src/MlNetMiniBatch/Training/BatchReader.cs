@@ -94,6 +94,23 @@ internal sealed class BatchReader : IBatchReader
         return count > 0;
     }
 
+    /// <summary>Without SkipInvalidRows every row on this reader's side of the split counts, valid or not (an invalid
+    /// one stops training when it is read).</summary>
+    public bool CanPassOver => !_skipInvalidRows;
+
+    /// <summary>Moves the cursor past rows on this reader's side of the split; of a row, only what the split needs to
+    /// place it is read (its id, and for a stratified split its label).</summary>
+    public int PassOver(int rows)
+    {
+        int passed = 0;
+        while (passed < rows && _cursor.MoveNext())
+        {
+            if (_split is null || _split.OnSide(_heldOutSide, _getLabel, _getId!))
+                passed++;
+        }
+        return passed;
+    }
+
     /// <summary>Reads the current row's features into <paramref name="buffer"/>, its label (<paramref name="labelValues"/>,
     /// one per target) and its weight, and says
     /// what, if anything, makes it unusable. The one place the validity rules live: training reads and the bad-row

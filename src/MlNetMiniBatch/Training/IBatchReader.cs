@@ -10,4 +10,12 @@ internal interface IBatchReader : IDisposable
 
     /// <summary>Rows skipped as invalid (only with SkipInvalidRows; otherwise the first one throws).</summary>
     long SkippedRows { get; }
+
+    /// <summary>Whether <see cref="PassOver"/> keeps <see cref="Read"/>'s batch boundaries: every row it passes over
+    /// is one that Read would have put in a batch. False when invalid rows are skipped, as only reading a row tells.</summary>
+    bool CanPassOver { get; }
+
+    /// <summary>Moves past up to <paramref name="rows"/> rows of the pass without reading their features, label or
+    /// weight; returns how many, fewer only at the end of the pass.</summary>
+    int PassOver(int rows);
 }

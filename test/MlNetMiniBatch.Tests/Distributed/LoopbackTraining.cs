@@ -14,14 +14,16 @@ internal static class LoopbackTraining
     /// rank's model, or throws the first rank's exception (the others' are in <paramref name="errors"/>).</summary>
     public static NeuralNetworkModelParameters[] Fit(int ranks, NeuralNetworkTask task, Func<int, IDataView> data,
         Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0, int gradientBucketSize = 0,
-        List<string>[]? logs = null) =>
-        Run(ranks, task, data, options, perRankData, checksumInterval, gradientBucketSize, logs).Select(r => r.Model ?? throw r.Error!).ToArray();
+        List<string>[]? logs = null, bool readsEveryRow = false) =>
+        Run(ranks, task, data, options, perRankData, checksumInterval, gradientBucketSize, logs, readsEveryRow).Select(r => r.Model ?? throw r.Error!).ToArray();
 
     /// <summary>Every rank's model or exception.</summary>
     /// <param name="logs">When given, one list per rank receives the trainer's "NeuralNetwork" log lines.</param>
+    /// <param name="readsEveryRow">Shared data: every rank reads every row of each batch and keeps its share (the path
+    /// SkipInvalidRows takes), instead of reading only its own rows.</param>
     public static (NeuralNetworkModelParameters? Model, Exception? Error)[] Run(int ranks, NeuralNetworkTask task, Func<int, IDataView> data,
         Func<int, NeuralNetworkOptions> options, bool perRankData = false, int checksumInterval = 0, int gradientBucketSize = 0,
-        List<string>[]? logs = null)
+        List<string>[]? logs = null, bool readsEveryRow = false)
     {
         var group = LoopbackCommunicator.CreateGroup(ranks, Timeout);
         var results = new (NeuralNetworkModelParameters?, Exception?)[ranks];
@@ -30,7 +32,7 @@ internal static class LoopbackTraining
             try
             {
                 var rankOptions = options(rank);
-                rankOptions.Distributed = DistributedTraining.Over(group[rank], perRankData, checksumInterval, gradientBucketSize);
+                rankOptions.Distributed = DistributedTraining.Over(group[rank], perRankData, checksumInterval, gradientBucketSize, readsEveryRow);
                 // One thread per rank: two ranks' kernels must not share the worker pool.
                 rankOptions.NumberOfThreads = 1;
                 var ml = new MLContext(1);

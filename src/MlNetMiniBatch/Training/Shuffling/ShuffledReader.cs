@@ -51,6 +51,21 @@ internal sealed class ShuffledReader : IBatchReader
         return count > 0;
     }
 
+    /// <summary>Invalid rows were left out when the copy was dealt, alike on every rank, so every row in it counts.</summary>
+    public bool CanPassOver => true;
+
+    public int PassOver(int rows)
+    {
+        int passed = 0;
+        while (passed < rows && (_next < _rows || LoadGroup()))
+        {
+            int step = Math.Min(rows - passed, _rows - _next);
+            _next += step;
+            passed += step;
+        }
+        return passed;
+    }
+
     /// <summary>Reads the next shards that fit whole into the buffer, indexes their rows and shuffles the index.</summary>
     private bool LoadGroup()
     {
