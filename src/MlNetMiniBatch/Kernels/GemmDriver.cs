@@ -122,7 +122,9 @@ internal static unsafe class GemmDriver<TKernel>
                 int lead = 0, inPlace = 0;
                 if (!g.TransposeB)
                 {
-                    lead = ColumnsToCacheLine(bBlock, g.Ldb);
+                    // Where the packed lead columns end depends on B's address, so the epilogue's pieces do too: only
+                    // an epilogue that gives the same bits in any pieces may follow B's alignment.
+                    lead = g.Epilogue.GivesTheSameBitsInAnyPieces ? ColumnsToCacheLine(bBlock, g.Ldb) : 0;
                     if (lead >= nc)
                         lead = 0;
                     inPlace = (nc - lead) / nr * nr;

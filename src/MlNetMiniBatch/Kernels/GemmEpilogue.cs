@@ -31,6 +31,20 @@ internal unsafe struct GemmEpilogue
     public float* Mask;
     public nint Ld;
 
+    /// <summary>
+    /// Whether applying the epilogue to a block in pieces gives the same bits as applying it at once: true when it does
+    /// only additions, multiplications and comparisons, element by element. TensorPrimitives' tanh, logistic and GELU
+    /// compute a span's vector body and its tail in different ways, so there the columns a call starts and ends at
+    /// change the last bit of the elements near them.
+    /// </summary>
+    public readonly bool GivesTheSameBitsInAnyPieces => Kind switch
+    {
+        EpilogueKind.None => true,
+        EpilogueKind.BiasActivation => Out == null || Activation == NeuralNetworkActivation.ReLU,
+        EpilogueKind.ActivationDerivative => Activation is NeuralNetworkActivation.ReLU or NeuralNetworkActivation.LeakyReLU,
+        _ => false,
+    };
+
     /// <summary>Applies the epilogue to the finished h×w block of C whose top-left element is C[row0, col0].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Apply(int row0, int col0, int h, int w, float* c, nint ldc)
