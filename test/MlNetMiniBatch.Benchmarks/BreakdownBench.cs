@@ -30,38 +30,50 @@ internal static class BreakdownBench
         if (!WorkerPoolTimings.Enabled)
             Report.Note("Worker-pool timing is off (the switch was not set before the pool first ran); its columns are blank.");
 
-        ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions);
+        ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions, options.Threads);
         Report.Note($"Reading a row, one thread, µs, median of {repetitions} passes over {read.Rows:N0} rows, shuffled: ML.NET MoveNext " +
                     $"{Us(read.MoveNext)}, + label getter {Us(read.WithLabel)}, + feature getter {Us(read.CursorShuffled)} (in cursor order " +
                     $"{Us(read.CursorSequential)}); the trainer's reader {Us(read.ReaderShuffled)} (through the getters " +
                     $"{Us(read.ReaderThroughGetters)}); floor, the same " +
-                    $"rows copied from one flat array with the finite check: {Us(read.FlatCopy)}");
+                    $"rows copied from one flat array with the finite check: {Us(read.FlatCopy)}; the training pass's reader noting cache rows, " +
+                    $"then gathering each batch's features: {Us(read.GatheredOne)} on 1 thread, {Us(read.GatheredMany)} on {read.Threads}");
         Report.Bench("breakdown", "reader", ("move_next_us", read.MoveNext * 1e6), ("with_label_us", read.WithLabel * 1e6),
             ("cursor_shuffled_us", read.CursorShuffled * 1e6), ("cursor_sequential_us", read.CursorSequential * 1e6),
             ("reader_shuffled_us", read.ReaderShuffled * 1e6), ("reader_getters_us", read.ReaderThroughGetters * 1e6),
-            ("flat_copy_us", read.FlatCopy * 1e6), ("rows", read.Rows));
+            ("flat_copy_us", read.FlatCopy * 1e6), ("gathered_1_us", read.GatheredOne * 1e6), ("gathered_n_us", read.GatheredMany * 1e6),
+            ("rows", read.Rows));
 
-        var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "forward", "loss", "backward", "optimizer",
+        var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "gather", "forward", "loss", "backward", "optimizer",
             "other", "reader CPU");
         var pool = new Table("batch", "threads", "batches/step", "publish µs", "own µs", "wait µs", "own items", "fwd GFLOPS", "bwd GFLOPS");
         var designs = new Table("batch", "threads", "per-GEMM split rows/s", "batch slices rows/s", "slices / per-GEMM");
+        var readers = new Table("batch", "threads", "compute threads gather", "reader gathers", "reader copies in cursor order",
+            "compute / reader gathers", "compute / reader copies");
         var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
         foreach (int batch in BatchSizes)
         {
             var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
             var slicers = threadCounts.ToDictionary(t => t, t => new SliceParallelTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
+            var copiers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t), FeatureCopy.ReaderCopiesInCursorOrder));
+            var gatherers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t), FeatureCopy.ReaderGathers));
             foreach (int t in threadCounts)
             {
                 timers[t].Epoch(0); // warm-up: JIT tiers, pool threads, caches
                 slicers[t].Epoch(0);
+                copiers[t].Epoch(0);
+                gatherers[t].Epoch(0);
             }
             var epochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
             var sliceEpochs = threadCounts.ToDictionary(t => t, _ => new List<(double Wall, long Rows)>());
+            var copyEpochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
+            var readerGatherEpochs = threadCounts.ToDictionary(t => t, _ => new List<StepTimes>());
             for (int r = 1; r <= repetitions; r++)
                 foreach (int t in threadCounts) // alternating, so a change in load hits every thread count and design alike
                 {
                     epochs[t].Add(timers[t].Epoch(r));
                     sliceEpochs[t].Add(slicers[t].Epoch(r));
+                    copyEpochs[t].Add(copiers[t].Epoch(r));
+                    readerGatherEpochs[t].Add(gatherers[t].Epoch(r));
                 }
             foreach (int t in threadCounts)
             {
@@ -77,10 +89,17 @@ internal static class BreakdownBench
                 double perGemm = m.Rows / m.Wall, sliced = slices.Rows / slices.Wall;
                 designs.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(sliced), Report.F(sliced / perGemm, 2));
                 Report.Bench("breakdown", $"b{batch}/t{t}/design", ("per_gemm_rows_per_s", perGemm), ("slices_rows_per_s", sliced));
+                double RowsPerSecond(List<StepTimes> e) { var m = e.OrderBy(x => x.Wall).ElementAt(e.Count / 2); return m.Rows / m.Wall; }
+                double readerCopies = RowsPerSecond(copyEpochs[t]), readerGathers = RowsPerSecond(readerGatherEpochs[t]);
+                readers.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(readerGathers), Report.Thousands(readerCopies),
+                    Report.F(perGemm / readerGathers, 2), Report.F(perGemm / readerCopies, 2));
+                Report.Bench("breakdown", $"b{batch}/t{t}/feature_copy", ("compute_gather_rows_per_s", perGemm),
+                    ("reader_gathers_rows_per_s", readerGathers), ("reader_copies_rows_per_s", readerCopies));
             }
         }
         Report.Note("µs per step; 'reader wait' is the compute thread waiting for its batch (on one thread, no prefetch: the read itself); " +
-                    "'reader CPU' estimates the reader thread's time per batch from the per-row cost above");
+                    "'gather' is the compute threads copying the batch's features out of the cache; " +
+                    "'reader CPU' estimates a reader's time per batch, copy included, from the per-row cost above");
         steps.Print();
         Report.Note("Worker pool, caller's view, per step: publishing a batch (and waking workers), running its own items, waiting for " +
                     "the workers' items; 'own items' is the share of items the caller ran itself. GFLOPS count the GEMM arithmetic only.");
@@ -92,6 +111,10 @@ internal static class BreakdownBench
                     "prototype (SliceParallelTimer) where each thread runs a slice of the batch through forward and backward alone, the " +
                     "slices' gradients are summed once and the step is split: three dispatches per step instead of nine.");
         designs.Print();
+        Report.Note("Who copies a batch's cached features, rows/s, the same epochs alternating: the compute threads together before the " +
+                    "forward pass; the reader thread, once it has noted the batch's cache rows, prefetching the next row; or the reader thread " +
+                    "row by row as the cursor moves (on one thread all three read inline).");
+        readers.Print();
     }
 
     private static void Add(Table steps, Table pool, Table traffic, int batch, int threads, StepTimes m, StepCost cost, double roof, double readPerRow, double fit)
@@ -106,7 +129,7 @@ internal static class BreakdownBench
         bool timed = WorkerPoolTimings.Enabled;
         double PoolUs(long ticks) => WorkerPoolTimings.Totals.Microseconds(ticks) / m.Batches;
         steps.Add(batch.ToString(), threads.ToString(), Report.Thousands(rowsPerSecond), Report.Thousands(fit), Report.F(m.Wall * perStep),
-            Report.F(m.Reader * perStep), Report.F(m.Forward * perStep), Report.F(m.Loss * perStep), Report.F(m.Backward * perStep),
+            Report.F(m.Reader * perStep), Report.F(m.Gather * perStep), Report.F(m.Forward * perStep), Report.F(m.Loss * perStep), Report.F(m.Backward * perStep),
             Report.F(m.Optimizer * perStep), Report.F(m.Other * perStep), Report.F(readPerRow * 1e6 * batch));
         pool.Add(batch.ToString(), threads.ToString(), Report.F((double)all.Batches / m.Batches),
             timed ? Report.F(PoolUs(all.PublishTicks)) : "-", timed ? Report.F(PoolUs(all.OwnTicks)) : "-",
@@ -116,7 +139,7 @@ internal static class BreakdownBench
         traffic.Add(batch.ToString(), threads.ToString(), Report.F(cost.ModelStreamBytes / 1e6, 2), Report.F(cost.OptimizerBytes / 1e6, 2),
             Report.F(cost.ActivationBytes / 1e6, 2), Report.F(passGbps, 1), Report.F(optimizerGbps, 1));
         Report.Bench("breakdown", $"b{batch}/t{threads}", ("batch", batch), ("threads", threads), ("rows_per_s", rowsPerSecond),
-            ("fit_rows_per_s", fit), ("step_us", m.Wall * perStep), ("reader_wait_us", m.Reader * perStep), ("forward_us", m.Forward * perStep),
+            ("fit_rows_per_s", fit), ("step_us", m.Wall * perStep), ("reader_wait_us", m.Reader * perStep), ("gather_us", m.Gather * perStep), ("forward_us", m.Forward * perStep),
             ("loss_us", m.Loss * perStep), ("backward_us", m.Backward * perStep), ("optimizer_us", m.Optimizer * perStep),
             ("other_us", m.Other * perStep), ("reader_cpu_us", readPerRow * 1e6 * batch),
             ("pool_batches_per_step", (double)all.Batches / m.Batches),

@@ -15,15 +15,16 @@ internal static class ReaderBench
                        $"medians of {repetitions}");
         _ = context.Train;
         Report.Note($"load average {Machine.LoadAverage}");
-        ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions);
+        ReaderCost.PerRow read = ReaderCost.Measure(context.Train, context.TrainerOptions(512, 1, 1), repetitions, options.Threads);
         Report.Note($"µs per row, shuffled: ML.NET MoveNext {Us(read.MoveNext)}, + label getter {Us(read.WithLabel)}, + feature getter " +
                     $"{Us(read.CursorShuffled)} (in cursor order {Us(read.CursorSequential)}); the trainer's reader in place " +
                     $"{Us(read.ReaderShuffled)}, through the getters {Us(read.ReaderThroughGetters)} (median of the passes' ratios " +
-                    $"{Report.F(read.GettersOverInPlace, 2)}); flat-array floor {Us(read.FlatCopy)}");
+                    $"{Report.F(read.GettersOverInPlace, 2)}); flat-array floor {Us(read.FlatCopy)}; noting cache rows, then gathering each batch's " +
+                    $"features {Us(read.GatheredOne)} on 1 thread, {Us(read.GatheredMany)} on {read.Threads}");
         Report.Bench("reader", "per_row", ("move_next_us", read.MoveNext * 1e6), ("with_label_us", read.WithLabel * 1e6),
             ("cursor_shuffled_us", read.CursorShuffled * 1e6), ("cursor_sequential_us", read.CursorSequential * 1e6),
             ("reader_shuffled_us", read.ReaderShuffled * 1e6), ("reader_getters_us", read.ReaderThroughGetters * 1e6),
-            ("flat_copy_us", read.FlatCopy * 1e6), ("getters_over_in_place", read.GettersOverInPlace), ("rows", read.Rows),
+            ("flat_copy_us", read.FlatCopy * 1e6), ("gathered_1_us", read.GatheredOne * 1e6), ("gathered_n_us", read.GatheredMany * 1e6), ("getters_over_in_place", read.GettersOverInPlace), ("rows", read.Rows),
             ("load_average", Machine.LoadAverage));
 
         var getterView = new GetterOnlyView(context.Train);

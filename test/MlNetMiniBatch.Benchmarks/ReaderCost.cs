@@ -17,13 +17,13 @@ namespace MlNetMiniBatch.Benchmarks;
 internal static class ReaderCost
 {
     public readonly record struct PerRow(double MoveNext, double WithLabel, double CursorShuffled, double CursorSequential, double ReaderShuffled,
-        double ReaderThroughGetters, double FlatCopy, long Rows, double GettersOverInPlace)
+        double ReaderThroughGetters, double FlatCopy, long Rows, double GettersOverInPlace, double GatheredOne, double GatheredMany, int Threads)
     {
     }
 
     /// <summary>Median seconds per row (and, as <see cref="PerRow.GettersOverInPlace"/>, the median of each pass's ratio of
     /// the reader through the getters to the reader in place: robust to load that drifts between passes) over <paramref name="passes"/> full passes of each kind, alternating.</summary>
-    public static PerRow Measure(IDataView train, NeuralNetworkOptions options, int passes)
+    public static PerRow Measure(IDataView train, NeuralNetworkOptions options, int passes, int threads)
     {
         var columns = TrainingColumns.Bind(train.Schema, NeuralNetworkTask.MulticlassClassification, options, "training");
         var source = DataSource.Training(train, columns, options, null);
@@ -31,7 +31,7 @@ internal static class ReaderCost
         var batch = new Batch(512, columns.FeatureCount);
         var (flat, order) = Flatten(train, columns, new Random(1));
         long rows = order.Length;
-        var samples = new List<double>[7];
+        var samples = new List<double>[9];
         for (int i = 0; i < samples.Length; i++) samples[i] = new List<double>();
         for (int pass = 0; pass <= passes; pass++) // pass 0 warms up
         {
@@ -50,13 +50,15 @@ internal static class ReaderCost
                 inPlaceFirst ? first : second,
                 inPlaceFirst ? second : first,
                 FlatCopy(flat, order, batch),
+                Gathered(source, batch, pass + 1, 1),
+                Gathered(source, batch, pass + 1, threads),
             };
             if (pass == 0) continue;
             for (int i = 0; i < seconds.Length; i++) samples[i].Add(seconds[i] / rows);
         }
         double M(int i) => Stats.Median(samples[i]);
         var ratios = samples[5].Zip(samples[4], (getters, inPlace) => getters / inPlace).ToList();
-        return new PerRow(M(0), M(1), M(2), M(3), M(4), M(5), M(6), rows, Stats.Median(ratios));
+        return new PerRow(M(0), M(1), M(2), M(3), M(4), M(5), M(6), rows, Stats.Median(ratios), M(7), M(8), threads);
     }
 
     private static double Cursor(IDataView data, TrainingColumns columns, Random? shuffle, bool label, bool features)
@@ -115,6 +117,19 @@ internal static class ReaderCost
                 throw new InvalidOperationException("A non-finite feature in the benchmark data.");
             slot = slot + 1 == batch.Capacity ? 0 : slot + 1;
         }
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>The training pass's way: the reader notes each row's cache index, then the batch's features are gathered
+    /// on <paramref name="threads"/> threads.</summary>
+    private static double Gathered(DataSource source, Batch batch, int seed, int threads)
+    {
+        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: true);
+        if (!((BatchReader)reader).GathersLater)
+            throw new InvalidOperationException("The benchmark expected the reader to leave the feature copy to the gather.");
+        long start = Stopwatch.GetTimestamp();
+        while (source.Read(reader, batch, batch.Capacity))
+            source.Gather(batch, threads);
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 

@@ -62,10 +62,11 @@ internal sealed class SliceParallelTimer
         var handle = GCHandle.Alloc(this);
         try
         {
-            using var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity), _batch, _nextBatch,
+            using var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: true), _batch, _nextBatch,
                 _options.BatchSize, prefetch: _threads > 1);
             while (batches.Next(out var batch))
             {
+                _source.Gather(batch, _threads);
                 (_current, _batchWeight) = (batch, batch.TotalWeight());
                 WorkerPool.Shared.Run(new SliceWork { Timer = GCHandle.ToIntPtr(handle) }, _threads);
                 if (_threads > 1)

@@ -14,10 +14,23 @@ internal sealed class StepTimes
 {
     public int Batches;
     public long Rows;
-    public double Wall, Reader, Forward, Loss, Backward, Optimizer;
+    public double Wall, Reader, Gather, Forward, Loss, Backward, Optimizer;
     public WorkerPoolTimings.Totals PoolForward, PoolBackward, PoolOptimizer;
 
-    public double Other => Wall - Reader - Forward - Loss - Backward - Optimizer;
+    public double Other => Wall - Reader - Gather - Forward - Loss - Backward - Optimizer;
+}
+
+/// <summary>Who copies a batch's features out of ML.NET's cache.</summary>
+internal enum FeatureCopy
+{
+    /// <summary>The reader, row by row as the cursor moves, on the prefetch thread.</summary>
+    ReaderCopiesInCursorOrder,
+
+    /// <summary>The prefetch thread notes the batch's cache rows, then copies them prefetching the next row.</summary>
+    ReaderGathers,
+
+    /// <summary>The prefetch thread notes the rows; the compute threads copy them together before the forward pass.</summary>
+    ComputeThreadsGather,
 }
 
 /// <summary>
@@ -37,10 +50,13 @@ internal sealed class StepTimer
     private readonly LayerBuffers _buffers;
     private readonly MetricsAccumulator _metrics;
     private readonly int _threads, _seed;
+    private readonly FeatureCopy _copy;
 
-    public StepTimer(IDataView train, NeuralNetworkOptions options)
+    /// <param name="copy">Who copies each batch's cached features.</param>
+    public StepTimer(IDataView train, NeuralNetworkOptions options, FeatureCopy copy = FeatureCopy.ComputeThreadsGather)
     {
         _options = options;
+        _copy = copy;
         const NeuralNetworkTask task = NeuralNetworkTask.MulticlassClassification;
         var columns = TrainingColumns.Bind(train.Schema, task, options, "training");
         _source = DataSource.Training(train, columns, options, null);
@@ -78,14 +94,14 @@ internal sealed class StepTimer
     {
         var times = new StepTimes();
         int outputs = Layout.OutputSize;
-        long forward = 0, loss = 0, backward = 0, optimizer = 0, reader = 0;
+        long forward = 0, loss = 0, backward = 0, optimizer = 0, reader = 0, gather = 0;
         var poolForward = default(WorkerPoolTimings.Totals);
         var poolBackward = default(WorkerPoolTimings.Totals);
         var poolOptimizer = default(WorkerPoolTimings.Totals);
         _metrics.Reset();
         long start = Stopwatch.GetTimestamp();
-        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity), _batch, _nextBatch, _options.BatchSize,
-                   prefetch: _threads > 1))
+        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder),
+                   _batch, _nextBatch, _options.BatchSize, prefetch: _threads > 1, gather: _copy == FeatureCopy.ReaderGathers))
         {
             while (true)
             {
@@ -94,6 +110,8 @@ internal sealed class StepTimer
                     break;
                 int n = batch.Count;
                 double batchWeight = batch.TotalWeight();
+                long tg = Stopwatch.GetTimestamp();
+                _source.Gather(batch, _threads);
                 var p0 = WorkerPoolTimings.Read();
                 long t1 = Stopwatch.GetTimestamp();
                 var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads);
@@ -110,7 +128,8 @@ internal sealed class StepTimer
                 _optimizer.Step(_parameters, _gradient, _options.EffectiveLearningRate, _threads);
                 long t5 = Stopwatch.GetTimestamp();
                 var p4 = WorkerPoolTimings.Read();
-                reader += t1 - t0;
+                reader += tg - t0;
+                gather += t1 - tg;
                 forward += t2 - t1;
                 loss += t3 - t2;
                 backward += t4 - t3;
@@ -124,8 +143,8 @@ internal sealed class StepTimer
         }
         times.Wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         double f = Stopwatch.Frequency;
-        (times.Reader, times.Forward, times.Loss, times.Backward, times.Optimizer) =
-            (reader / f, forward / f, loss / f, backward / f, optimizer / f);
+        (times.Reader, times.Gather, times.Forward, times.Loss, times.Backward, times.Optimizer) =
+            (reader / f, gather / f, forward / f, loss / f, backward / f, optimizer / f);
         (times.PoolForward, times.PoolBackward, times.PoolOptimizer) = (poolForward, poolBackward, poolOptimizer);
         if (!double.IsFinite(_metrics.MeanLoss))
             throw new InvalidOperationException("The breakdown's training diverged; its timings would mean nothing.");

@@ -31,7 +31,25 @@ internal sealed class Batch
     /// <summary>Rows filled, at most <see cref="Capacity"/>; fewer only for the last batch of an epoch.</summary>
     public int Count { get; set; }
 
-    public ReadOnlySpan<float> FeatureRows => Features.AsSpan(0, Count * FeatureCount);
+    public ReadOnlySpan<float> FeatureRows => PendingFeatures is null
+        ? Features.AsSpan(0, Count * FeatureCount)
+        : throw new InvalidOperationException("The batch's features have not been gathered from the cache yet.");
+
+    /// <summary>Per row, the cache row its features are still to be copied from (<see cref="PendingFeatures"/>).</summary>
+    public int[] CacheRows { get; private set; } = Array.Empty<int>();
+
+    /// <summary>Set when the reader left the feature copy to the compute threads; cleared by <see cref="GatherFeatures"/>.</summary>
+    public CachedFeatures? PendingFeatures { get; set; }
+
+    /// <summary>Copies the features still pending, on up to <paramref name="threads"/> threads.</summary>
+    /// <exception cref="InvalidRowException">A row has a NaN or infinite feature.</exception>
+    public void GatherFeatures(int threads)
+    {
+        if (PendingFeatures is not { } pending)
+            return;
+        PendingFeatures = null;
+        pending.Gather(this, threads);
+    }
 
     /// <summary>The targets of row <paramref name="row"/>.</summary>
     public Span<float> TargetRow(int row) => Targets.AsSpan(row * TargetCount, TargetCount);
@@ -53,6 +71,9 @@ internal sealed class Batch
         var weights = new float[capacity];
         Weights.AsSpan().CopyTo(weights);
         Weights = weights;
+        var cacheRows = new int[capacity];
+        CacheRows.AsSpan().CopyTo(cacheRows);
+        CacheRows = cacheRows;
         Capacity = capacity;
     }
 

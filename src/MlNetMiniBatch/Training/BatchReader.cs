@@ -27,13 +27,17 @@ internal sealed class BatchReader : IBatchReader
     private readonly bool _heldOutSide;
     private readonly ValueGetter<DataViewRowId>? _getId;
     private readonly CachedFeatures? _cachedFeatures;
+    private readonly bool _gatherLater;
     private VBuffer<float> _featureBuffer;
 
     /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
     /// <paramref name="heldOutSide"/> is true, the others otherwise.</param>
     /// <param name="scaling">How targets are standardised: one (mean, standard deviation) pair per target, or one for all.</param>
+    /// <param name="gatherLater">Over a filled CacheDataView, leave the feature copy to <see cref="Batch.GatherFeatures"/>
+    /// (only without SkipInvalidRows: there a row's features must be checked before it may take a place in the batch).</param>
     public BatchReader(IDataView data, TrainingColumns columns, Random? shuffle, bool skipInvalidRows,
-        TargetScaling? scaling = null, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false)
+        TargetScaling? scaling = null, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false,
+        bool gatherLater = false)
     {
         _cursor = data.GetRowCursor(columns.All, shuffle);
         _getFeatures = _cursor.GetGetter<VBuffer<float>>(columns.Features);
@@ -56,10 +60,14 @@ internal sealed class BatchReader : IBatchReader
         _heldOutSide = heldOutSide;
         _getId = split is null ? null : _cursor.GetIdGetter();
         _cachedFeatures = CachedFeatures.TryCreate(data, columns.Features, columns.FeatureCount, _cursor);
+        _gatherLater = gatherLater && !skipInvalidRows && _cachedFeatures is not null;
     }
 
     /// <summary>Whether this pass reads the features in place from a CacheDataView rather than through the getter.</summary>
     internal bool ReadsCacheInPlace => _cachedFeatures is not null;
+
+    /// <summary>Whether this pass's batches come with their feature copy pending (<see cref="Batch.PendingFeatures"/>).</summary>
+    internal bool GathersLater => _gatherLater;
 
     /// <summary>Rows skipped as invalid so far (only with SkipInvalidRows; otherwise the first one throws).</summary>
     public long SkippedRows { get; private set; }
@@ -76,7 +84,9 @@ internal sealed class BatchReader : IBatchReader
                 batch.Grow((int)Math.Min(batchSize, 2L * batch.Capacity));
             if (_split is not null && !_split.OnSide(_heldOutSide, _getLabel, _getId!))
                 continue;
-            var problem = ReadRow(batch.Features.AsSpan(count * d, d), batch.TargetRow(count), out batch.Weights[count]);
+            var problem = _gatherLater
+                ? ReadAllButFeatures(batch, count)
+                : ReadRow(batch.Features.AsSpan(count * d, d), batch.TargetRow(count), out batch.Weights[count]);
             if (problem == RowProblem.None)
             {
                 count++;
@@ -91,6 +101,7 @@ internal sealed class BatchReader : IBatchReader
             }
         }
         batch.Count = count;
+        batch.PendingFeatures = _gatherLater && count > 0 ? _cachedFeatures : null;
         return count > 0;
     }
 
@@ -161,13 +172,31 @@ internal sealed class BatchReader : IBatchReader
             if (!_featureBuffer.IsDense)
                 Scatter(_featureBuffer, featureRow);
         }
+        Transform(targets, ref weight);
+        return RowProblem.None;
+    }
+
+    /// <summary>Reads the current row's label and weight into batch row <paramref name="row"/>, and notes the cache row its
+    /// features are to be gathered from.</summary>
+    private RowProblem ReadAllButFeatures(Batch batch, int row)
+    {
+        batch.CacheRows[row] = _cachedFeatures!.CurrentRow();
+        var targets = batch.TargetRow(row);
+        var problem = CheckLabelAndWeight(_getLabel, _getWeight, targets, out batch.Weights[row]);
+        if (problem == RowProblem.None)
+            Transform(targets, ref batch.Weights[row]);
+        return problem;
+    }
+
+    /// <summary>Standardises the targets and applies the class weight.</summary>
+    private void Transform(Span<float> targets, ref float weight)
+    {
         float label = targets[0];
         for (int j = 0; j < targets.Length; j++)
             targets[j] = (targets[j] - _targetShift[j]) / _targetScale[j];
         // Class weights exist for a one-class-per-row label only (the options refuse them for the others).
         if (_classWeights is not null)
             weight *= _classWeights[(int)label];
-        return RowProblem.None;
     }
 
     private static void Scatter(in VBuffer<float> sparse, Span<float> featureRow)

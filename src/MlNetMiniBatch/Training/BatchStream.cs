@@ -12,6 +12,7 @@ internal sealed class BatchStream : IDisposable
     private readonly DataSource _source;
     private readonly IBatchReader _reader;
     private readonly int _batchSize;
+    private readonly bool _gather;
     private readonly Batch[] _slots;
     private readonly bool[] _hasRows = new bool[2];
     private readonly SemaphoreSlim[] _filled = [new(0), new(0)];
@@ -21,8 +22,11 @@ internal sealed class BatchStream : IDisposable
     private ExceptionDispatchInfo? _error;
     private int _current = -1;
 
-    public BatchStream(DataSource source, IBatchReader reader, Batch first, Batch second, int batchSize, bool prefetch)
+    /// <param name="gather">Whether the stream itself copies pending cached features (<see cref="Batch.PendingFeatures"/>), on
+    /// its reader thread when it prefetches; otherwise the caller gathers them.</param>
+    public BatchStream(DataSource source, IBatchReader reader, Batch first, Batch second, int batchSize, bool prefetch, bool gather = false)
     {
+        _gather = gather;
         _source = source;
         _reader = reader;
         _batchSize = batchSize;
@@ -43,7 +47,7 @@ internal sealed class BatchStream : IDisposable
         if (_thread is null)
         {
             batch = _slots[0];
-            return _source.Read(_reader, batch, _batchSize);
+            return ReadInto(batch);
         }
         if (_current >= 0)
             _free[_current].Release();
@@ -63,7 +67,7 @@ internal sealed class BatchStream : IDisposable
                 return;
             try
             {
-                _hasRows[slot] = _source.Read(_reader, _slots[slot], _batchSize);
+                _hasRows[slot] = ReadInto(_slots[slot]);
             }
             catch (Exception e)
             {
@@ -74,6 +78,14 @@ internal sealed class BatchStream : IDisposable
             if (!_hasRows[slot])
                 return;
         }
+    }
+
+    private bool ReadInto(Batch batch)
+    {
+        bool any = _source.Read(_reader, batch, _batchSize);
+        if (_gather)
+            _source.Gather(batch, threads: 1);
+        return any;
     }
 
     public void Dispose()

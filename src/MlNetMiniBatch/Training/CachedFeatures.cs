@@ -1,5 +1,8 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetMiniBatch.Kernels;
 
 namespace MlNetMiniBatch.Training;
 
@@ -9,21 +12,25 @@ namespace MlNetMiniBatch.Training;
 /// row into a VBuffer first, which the batch copy then reads again; on a shuffled pass that extra copy and the
 /// getter's per-row work cost about a third of the reader's time. The cursor still decides the order (and waits
 /// for rows); its row id is the cache's row index.
+/// The copy can also be left for later (<see cref="Gather"/>): the reader then only notes each row's cache index, and
+/// the compute threads copy the batch together before its forward pass. Copying is almost all of a cached read, and
+/// a reader thread doing it beside as many compute threads as cores takes a core's time slices away from the GEMMs.
 /// </summary>
 internal sealed class CachedFeatures
 {
+    /// <summary>Rows one pool item copies: a few microseconds, so that claiming items costs little beside them.</summary>
+    private const int RowsPerItem = 16;
+
     private readonly CachedVectorColumn _column;
     private readonly ValueGetter<DataViewRowId> _getRowIndex;
-    private readonly float[] _sparseValues;
-    private readonly int[] _sparseIndices;
     private DataViewRowId _rowIndex;
+    private Batch? _gathering;
+    private int _nonFinite;
 
     private CachedFeatures(CachedVectorColumn column, DataViewRowCursor cursor)
     {
         _column = column;
         _getRowIndex = cursor.GetIdGetter();
-        _sparseValues = new float[column.Length];
-        _sparseIndices = new int[column.Length];
     }
 
     /// <summary>The in-place reader for <paramref name="cursor"/>'s rows, or null when <paramref name="data"/> is not a
@@ -31,32 +38,106 @@ internal sealed class CachedFeatures
     public static CachedFeatures? TryCreate(IDataView data, DataViewSchema.Column features, int featureCount, DataViewRowCursor cursor)
         => CachedVectorColumn.TryOpen(data, features) is { } column && column.Length == featureCount ? new CachedFeatures(column, cursor) : null;
 
-    /// <summary>Writes the current row's features densely to <paramref name="row"/>; false when one is NaN or infinite
-    /// (then <paramref name="row"/> holds whatever was copied before the check failed).</summary>
-    public bool TryRead(Span<float> row)
+    /// <summary>The cursor's current row, as an index into the cache.</summary>
+    public int CurrentRow()
     {
         _getRowIndex(ref _rowIndex);
-        int index = checked((int)_rowIndex.Low);
-        if (_column.Values(index, out var head, out var tail))
-            return BatchReader.AllFinite(head, row) && BatchReader.AllFinite(tail, row.Slice(head.Length));
-        return TryScatter(index, head, tail, row);
+        return checked((int)_rowIndex.Low);
     }
 
-    private bool TryScatter(int index, ReadOnlySpan<float> head, ReadOnlySpan<float> tail, Span<float> row)
+    /// <summary>Writes the current row's features densely to <paramref name="row"/>; false when one is NaN or infinite
+    /// (then <paramref name="row"/> holds whatever was copied before the check failed).</summary>
+    public bool TryRead(Span<float> row) => TryCopy(CurrentRow(), row);
+
+    /// <summary>Copies the features of every row of <paramref name="batch"/> from the cache rows it noted, on up to
+    /// <paramref name="threads"/> threads; the same values whichever thread copies a row.</summary>
+    /// <exception cref="InvalidRowException">A row has a NaN or infinite feature.</exception>
+    public void Gather(Batch batch, int threads)
     {
-        int count = head.Length + tail.Length;
-        var values = _sparseValues.AsSpan(0, count);
-        head.CopyTo(values);
-        tail.CopyTo(values.Slice(head.Length));
-        if (!BatchReader.AllFinite(values))
+        int items = threads > 1 ? Math.Min(WorkerPool.MaxItems, (batch.Count + RowsPerItem - 1) / RowsPerItem) : 1;
+        _nonFinite = 0;
+        if (items <= 1)
+        {
+            CopyRows(batch, 0, batch.Count);
+        }
+        else
+        {
+            _gathering = batch;
+            var handle = GCHandle.Alloc(this);
+            try
+            {
+                WorkerPool.Shared.Run(new GatherWork { Features = GCHandle.ToIntPtr(handle) }, items);
+            }
+            finally
+            {
+                handle.Free();
+                _gathering = null;
+            }
+        }
+        if (_nonFinite != 0)
+            throw new InvalidRowException(RowProblem.NonFiniteFeature);
+    }
+
+    private void CopyRows(Batch batch, int start, int end)
+    {
+        int d = batch.FeatureCount;
+        var rows = batch.CacheRows;
+        if (start < end)
+            Prefetch(rows[start]);
+        for (int i = start; i < end; i++)
+        {
+            // The rows lie anywhere in the cache; asking for the next one while copying this one overlaps their
+            // memory latencies, which the hardware prefetcher cannot do across a jump.
+            if (i + 1 < end)
+                Prefetch(rows[i + 1]);
+            if (!TryCopy(rows[i], batch.Features.AsSpan(i * d, d)))
+                Volatile.Write(ref _nonFinite, 1);
+        }
+    }
+
+    private unsafe void Prefetch(int index)
+    {
+        if (!Sse.IsSupported)
+            return;
+        _column.Values(index, out var head, out var tail);
+        fixed (float* h = head)
+        fixed (float* t = tail)
+        {
+            for (int i = 0; i < head.Length; i += 16)
+                Sse.Prefetch0(h + i);
+            for (int i = 0; i < tail.Length; i += 16)
+                Sse.Prefetch0(t + i);
+        }
+    }
+
+    /// <summary>Safe on any number of threads at once: the filled cache is only read.</summary>
+    private bool TryCopy(int index, Span<float> row)
+    {
+        if (_column.Values(index, out var head, out var tail))
+            return BatchReader.AllFinite(head, row) && BatchReader.AllFinite(tail, row.Slice(head.Length));
+        if (!BatchReader.AllFinite(head) || !BatchReader.AllFinite(tail))
             return false;
         _column.Indices(index, out var indexHead, out var indexTail);
-        var indices = _sparseIndices.AsSpan(0, count);
-        indexHead.CopyTo(indices);
-        indexTail.CopyTo(indices.Slice(indexHead.Length));
         row.Clear();
-        for (int i = 0; i < count; i++)
-            row[indices[i]] = values[i];
+        // The values and the indices are stored apart, so the two may break across blocks at different places.
+        for (int i = 0; i < head.Length + tail.Length; i++)
+        {
+            int slot = i < indexHead.Length ? indexHead[i] : indexTail[i - indexHead.Length];
+            row[slot] = i < head.Length ? head[i] : tail[i - head.Length];
+        }
         return true;
+    }
+
+    private struct GatherWork : IParallelWork
+    {
+        public IntPtr Features;
+
+        public readonly void Run(int index)
+        {
+            var features = (CachedFeatures)GCHandle.FromIntPtr(Features).Target!;
+            var batch = features._gathering!;
+            int start = index * RowsPerItem;
+            features.CopyRows(batch, start, Math.Min(batch.Count, start + RowsPerItem));
+        }
     }
 }

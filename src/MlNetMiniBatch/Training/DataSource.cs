@@ -36,7 +36,8 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
     private long _rowsRead;
 
 
-    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling)
+    /// <param name="gatherLater">Whether the batches may come with their feature copy left to <see cref="Gather"/>.</param>
+    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling, bool gatherLater = false)
     {
         _rowsRead = 0;
         if (shuffleSeed is { } key && _store is not null)
@@ -46,7 +47,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             // A vector label's ClassWeights weigh each label's positive term in its task's loss, not the row.
             var rowClassWeights = isTraining && columns.TargetCount == 1 ? options.ClassWeights : null;
             return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-                scaling, rowClassWeights, split, heldOutSide);
+                scaling, rowClassWeights, split, heldOutSide, gatherLater);
         }
         catch (Exception e) when (DataReadException.IsSourceFailure(e))
         {
@@ -76,6 +77,20 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw DataReadException.Failed(name, _rowsRead, e);
+        }
+    }
+
+    /// <summary>Copies a batch's pending features (<see cref="Batch.GatherFeatures"/>) on up to <paramref name="threads"/>
+    /// threads; a NaN or infinite one is reported as <see cref="Read"/> reports it.</summary>
+    public void Gather(Batch batch, int threads)
+    {
+        try
+        {
+            batch.GatherFeatures(threads);
+        }
+        catch (InvalidRowException)
+        {
+            throw DataScans.InvalidRows(data, columns, name, options.CancellationToken, split, heldOutSide);
         }
     }
 

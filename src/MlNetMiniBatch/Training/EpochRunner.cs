@@ -77,6 +77,8 @@ internal sealed class EpochRunner
         while (NextStep(batches, ref ended, out var batch, out long batchRows, out double batchWeight))
         {
             int n = batch.Count;
+            // Before the checks below, so that a dropped or weightless batch's rows are checked as every other row is.
+            source.Gather(batch, _threads);
             if (batchRows < batchSize && _options.DropLastPartialBatch)
                 break;
             if (batchWeight <= 0)
@@ -163,6 +165,7 @@ internal sealed class EpochRunner
             if (batch.Count == 0)
                 continue; // this rank's share of a short last batch
             EnsureCapacity(batch.Count);
+            source.Gather(batch, _threads);
             var logits = _network.Forward(_parameters, batch.FeatureRows, batch.Count, _buffers, _threads);
             double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
             _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
@@ -177,10 +180,11 @@ internal sealed class EpochRunner
     internal static int ShuffleSeed(int seed, int epoch) =>
         (int)CounterRandom.Hash(CounterRandom.Hash((ulong)(uint)seed, 0x5348_5546), (ulong)(uint)epoch);
 
-    /// <summary>With more than one thread, the next batch is read while this one is computed.</summary>
+    /// <summary>With more than one thread, the next batch is read while this one is computed; cached features are
+    /// copied by the compute threads (<see cref="DataSource.Gather"/>).</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize)
     {
-        var reader = source.Open(shuffleSeed, _scaling);
+        var reader = source.Open(shuffleSeed, _scaling, gatherLater: true);
         if (_group is not null)
             (reader, batchSize) = _group.Shard(reader, batchSize);
         return new(source, reader, _batch, _nextBatch, batchSize, prefetch: _threads > 1);

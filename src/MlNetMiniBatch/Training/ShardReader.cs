@@ -23,6 +23,8 @@ internal sealed class ShardReader(IBatchReader inner, Batch whole, int start, in
             batch.Count = 0;
             return false;
         }
+        // Every rank reads every row here, so every row's features are checked too.
+        whole.GatherFeatures(threads: 1);
         int from = Math.Min(start, whole.Count), rows = Math.Min(end, whole.Count) - from, d = whole.FeatureCount, k = whole.TargetCount;
         if (rows > batch.Capacity)
             batch.Grow(rows);

@@ -65,17 +65,23 @@ public sealed class CachedFeatureReadTests
 
     private static NeuralNetworkOptions Options(bool skip) => new() { ExampleWeightColumnName = "Weight", SkipInvalidRows = skip };
 
-    /// <summary>Every batch of one shuffled pass (features, targets, weights, copied out) and the rows skipped.</summary>
-    private static (List<float[]> Batches, long Skipped) ReadPass(IDataView data, NeuralNetworkOptions options, int seed, bool expectInPlace)
+    /// <summary>Every batch of one shuffled pass (features, targets, weights, copied out) and the rows skipped; with
+    /// <paramref name="gatherThreads"/> above 0, the training pass's way: the reader notes cache rows and the features are
+    /// gathered afterwards on that many threads.</summary>
+    private static (List<float[]> Batches, long Skipped) ReadPass(IDataView data, NeuralNetworkOptions options, int seed, bool expectInPlace,
+        int gatherThreads = 0)
     {
         var columns = TrainingColumns.Bind(data.Schema, NeuralNetworkTask.MulticlassClassification, options, "training");
         using var source = DataSource.Training(data, columns, options, null);
-        using var reader = source.Open(seed, TargetScaling.Identity);
+        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: gatherThreads > 0);
         Assert.AreEqual(expectInPlace, ((BatchReader)reader).ReadsCacheInPlace, "which path the reader took");
+        Assert.AreEqual(expectInPlace && gatherThreads > 0 && !options.SkipInvalidRows, ((BatchReader)reader).GathersLater, "whether the copy waits");
         var batch = new Batch(BatchSize, columns.FeatureCount);
         var batches = new List<float[]>();
         while (source.Read(reader, batch, BatchSize))
         {
+            if (gatherThreads > 0)
+                source.Gather(batch, gatherThreads);
             batches.Add([.. batch.FeatureRows, .. batch.Targets.AsSpan(0, batch.Count), .. batch.Weights.AsSpan(0, batch.Count), batch.Count]);
         }
         return (batches, reader.SkippedRows);
@@ -135,6 +141,80 @@ public sealed class CachedFeatureReadTests
         var gettersError = Assert.ThrowsExactly<InvalidOperationException>(() => ReadPass(throughGetters, Options(skip: false), 3, expectInPlace: false));
         Assert.AreEqual(gettersError.Message, inPlaceError.Message);
         StringAssert.Contains(inPlaceError.Message, "NaN or infinite values in feature column 'Features'");
+    }
+
+    [TestMethod]
+    [DataRow(false, 1)]
+    [DataRow(true, 1)]
+    [DataRow(false, 2)]
+    [DataRow(true, 3)]
+    public void GatheringTheNotedRowsLaterGivesTheGettersBatchesBitForBit(bool sparse, int threads)
+    {
+        var ml = new MLContext(1);
+        var cache = FilledCache(ml, sparse, withBadRows: false);
+        var (getters, _) = ReadPass(new PassThroughDataView(cache), Options(skip: false), 4, expectInPlace: false);
+        long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
+        var (gathered, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads);
+        long dispatched = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before;
+        AssertSameBits(getters, gathered);
+        if (threads > 1)
+            Assert.AreEqual((long)getters.Count, dispatched, "every batch's gather went to the worker pool");
+        else
+            Assert.AreEqual(0L, dispatched, "one thread gathers inline");
+    }
+
+    [TestMethod]
+    public void AGatheredBadRowFailsWithTheGettersMessage()
+    {
+        var ml = new MLContext(1);
+        var cache = FilledCache(ml, sparse: true, withBadRows: true);
+        var gettersError = Assert.ThrowsExactly<InvalidOperationException>(
+            () => ReadPass(new PassThroughDataView(cache), Options(skip: false), 3, expectInPlace: false));
+        var gatheredError = Assert.ThrowsExactly<InvalidOperationException>(
+            () => ReadPass(cache, Options(skip: false), 3, expectInPlace: true, gatherThreads: 2));
+        Assert.AreEqual(gettersError.Message, gatheredError.Message);
+        StringAssert.Contains(gatheredError.Message, "NaN or infinite values in feature column 'Features'");
+    }
+
+    [TestMethod]
+    public void ANaNInTheDroppedLastBatchStillStopsAFitOnTheCache()
+    {
+        var ml = new MLContext(1);
+        var rows = MakeRows(sparse: false, withBadRows: false).ToList();
+        // In cursor order (Shuffle = false) the last row lands in the last, partial batch.
+        var values = rows[^1].Features.DenseValues().ToArray();
+        values[3] = float.NaN;
+        rows[^1] = new Row { Features = new VBuffer<float>(Width, values), Label = rows[^1].Label, Weight = rows[^1].Weight };
+        var cache = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
+        using (var cursor = cache.GetRowCursor(cache.Schema))
+            while (cursor.MoveNext()) { }
+        var options = new NeuralNetworkOptions
+        {
+            HiddenLayers = [4], BatchSize = 96, Epochs = 1, Seed = 2, NumberOfThreads = 2, Shuffle = false, DropLastPartialBatch = true,
+        }; // 4,000 rows at 96: the last batch holds 64 rows and is dropped
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(cache));
+        StringAssert.Contains(error.Message, "NaN or infinite values in feature column 'Features'");
+    }
+
+    [TestMethod]
+    [DataRow(1)]
+    [DataRow(2)]
+    public void AFitThatGathersOnTheComputeThreadsLearnsTheSameBitsAsAFitThroughTheGetters(int threads)
+    {
+        var ml = new MLContext(1);
+        var cache = FilledCache(ml, sparse: true, withBadRows: false);
+        float[] Fit(IDataView data)
+        {
+            var options = new NeuralNetworkOptions
+            {
+                HiddenLayers = [8], BatchSize = 64, Epochs = 2, Seed = 5, NumberOfThreads = threads, ExampleWeightColumnName = "Weight",
+                ValidationFraction = 0.2f,
+            };
+            return ml.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(data).Model.Parameters.ToArray();
+        }
+        var gathered = Fit(cache);
+        var getters = Fit(new PassThroughDataView(cache));
+        CollectionAssert.AreEqual(getters.Select(BitConverter.SingleToInt32Bits).ToArray(), gathered.Select(BitConverter.SingleToInt32Bits).ToArray());
     }
 
     [TestMethod]
