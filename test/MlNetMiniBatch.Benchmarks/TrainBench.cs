@@ -131,6 +131,10 @@ internal static class TrainBench
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
         if (sharp is not null)
             PrintTorchSharp(sharp, samples, seeds, epochs, threads);
+        else if (options.TorchSharp)
+            foreach (int batch in BatchSizes)
+                if (TorchSharpTargetRatio(batch) is { } t)
+                    Targets.Add($"training rows/s vs TorchSharp, 1 thread, batch {batch} (issue 15)", "-", $"≥ {t:F1}x", null);
 
         RunResult off = ours.First(r => r.Batch == 128 && !r.Noise), on = ours.First(r => r.Noise);
         // One run each is too noisy on a shared 2-core machine (single runs measured 4% to 38%): alternate short
