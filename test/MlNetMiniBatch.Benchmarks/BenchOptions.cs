@@ -30,6 +30,12 @@ internal sealed class BenchOptions
                                (both lr 0.001, no momentum)
           --python PATH        Python interpreter for the peers (default: python3 on PATH, else /usr/bin/python3)
           --no-peers           skip numpy and PyTorch
+          --torchsharp         train: also run the TorchSharp peer (TorchSharp-cpu 0.107, libtorch 2.10 with MKL/oneDNN), the
+                               same network and loop as the PyTorch peer, at 1 thread and at --threads, against ours at 1
+                               thread and at --threads (target: at least level at 1 thread, batch 128 and 512). Off by
+                               default: the harness builds test/MlNetMiniBatch.Benchmarks.TorchSharpPeer once per run with
+                               dotnet build -c Release, and its first restore downloads libtorch (about 600 MB); when the
+                               build fails the harness says why in one line and goes on without it. Not affected by --no-peers
           -h, --help           this text
 
         Environment for the peers: the harness sets OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs (override with
@@ -53,6 +59,9 @@ internal sealed class BenchOptions
     public int[]? StreamMultiplesOverride { get; private set; }
     public string? Python { get; private set; }
     public bool NoPeers { get; private set; }
+
+    /// <summary>Whether the training section also runs the TorchSharp peer (and ours at 1 thread beside it).</summary>
+    public bool TorchSharp { get; private set; }
     public NeuralNetworkOptimizer BreakdownOptimizer { get; private set; } = NeuralNetworkOptimizer.Sgd;
     public bool Help { get; private set; }
 
@@ -109,6 +118,7 @@ internal sealed class BenchOptions
                 case "--python": o.Python = Value(); break;
                 case "--optimizer": o.BreakdownOptimizer = OptimizerNamed(Value()); break;
                 case "--no-peers": o.NoPeers = true; break;
+                case "--torchsharp": o.TorchSharp = true; break;
                 case "--bucket": o.MpiBucketSize = Positive(arg, Value()); break;
                 case "-h" or "--help": o.Help = true; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");

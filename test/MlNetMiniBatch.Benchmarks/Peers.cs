@@ -1,15 +1,21 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 
 namespace MlNetMiniBatch.Benchmarks;
 
-/// <summary>Runs the Python peers (numpy sgemm, PyTorch) as subprocesses with the tuned OpenBLAS environment.</summary>
+/// <summary>Runs the Python peers (numpy sgemm, PyTorch) as subprocesses with the tuned OpenBLAS environment, and the
+/// TorchSharp peer (a .NET program on libtorch, built on demand with --torchsharp).</summary>
 internal sealed class Peers
 {
     private readonly BenchOptions _options;
     private readonly Dictionary<string, (string? Interpreter, string? Problem)> _modules = new();
+    private (string? Assembly, string? Problem)? _torchSharp;
+
+    /// <summary>File name of the TorchSharp peer's project, in test/ beside the harness's.</summary>
+    private const string TorchSharpProjectName = "MlNetMiniBatch.Benchmarks.TorchSharpPeer";
 
     public Peers(BenchOptions options) => _options = options;
 
@@ -63,7 +69,7 @@ internal sealed class Peers
         string problem = $"no Python interpreter ({string.Join(", ", candidates)})";
         foreach (string python in candidates)
         {
-            var (exit, output) = Run(python, new[] { "-c", $"import {module}" }, threads: 1, TimeSpan.FromMinutes(2), echo: false);
+            var (exit, output) = Run(python, new[] { "-c", $"import {module}" }, PeerEnvironment(1, openBlas: true), TimeSpan.FromMinutes(2), echo: false);
             if (exit == 0) return _modules[module] = (python, null);
             if (exit == -1) continue;
             problem = output.Contains("ModuleNotFoundError", StringComparison.Ordinal)
@@ -78,27 +84,121 @@ internal sealed class Peers
     {
         string python = Resolve(module).Interpreter ?? throw new InvalidOperationException($"{module}: {Missing(module)}");
         string path = Path.Combine(ScriptDirectory, script);
-        var (exit, output) = Run(python, new[] { "-u", path }.Concat(arguments), threads, timeout, echo: true);
+        var (exit, output) = Run(python, new[] { "-u", path }.Concat(arguments), PeerEnvironment(threads, openBlas: true), timeout, echo: true);
+        return PeerLines(script, exit, output);
+    }
+
+    /// <summary>Null when the TorchSharp peer is built (the first call builds it: <c>dotnet build -c Release</c> of its
+    /// project, which restores TorchSharp-cpu and libtorch the first time); otherwise why not, in one line.</summary>
+    public string? TorchSharpMissing() => ResolveTorchSharp().Problem;
+
+    private (string? Assembly, string? Problem) ResolveTorchSharp()
+    {
+        if (!_options.TorchSharp) return (null, "not asked for (--torchsharp)");
+        if (_torchSharp is { } known) return known;
+        string? project = TorchSharpProject();
+        if (project is null)
+            return (_torchSharp = (null, $"its project {TorchSharpProjectName}.csproj was not found (looked for test/{TorchSharpProjectName}/ above {AppContext.BaseDirectory})")).Value;
+        Report.Note($"Building the TorchSharp peer ({project}); the first build restores TorchSharp-cpu and libtorch (about 600 MB) ...");
+        var stopwatch = Stopwatch.StartNew();
+        var (exit, output) = Run(DotnetHost, new[] { "build", "-c", "Release", "-nologo", "-v", "quiet", project }, static _ => { },
+            TimeSpan.FromMinutes(30), echo: false);
+        if (exit != 0)
+        {
+            string reason = exit switch
+            {
+                -1 => $"could not start {DotnetHost}: {output.Trim()}",
+                -2 => "timed out after 30 minutes",
+                _ => FirstError(output),
+            };
+            return (_torchSharp = (null, $"building {Path.GetFileName(project)} failed ({reason})")).Value;
+        }
+        string assembly = Path.Combine(Path.GetDirectoryName(project)!, "bin", "Release", TargetFramework, TorchSharpProjectName + ".dll");
+        if (!File.Exists(assembly))
+            return (_torchSharp = (null, $"the build succeeded but {assembly} is missing")).Value;
+        Report.Note($"TorchSharp peer built in {stopwatch.Elapsed.TotalSeconds:F0} s: {assembly}");
+        return (_torchSharp = (assembly, null)).Value;
+    }
+
+    /// <summary>Runs the TorchSharp peer and returns the JSON objects of its <c>PEER {json}</c> lines; other output is echoed, indented.</summary>
+    public List<JsonElement> RunTorchSharp(IEnumerable<string> arguments, int threads, TimeSpan timeout)
+    {
+        string assembly = ResolveTorchSharp().Assembly ?? throw new InvalidOperationException($"TorchSharp peer: {TorchSharpMissing()}");
+        var (exit, output) = Run(DotnetHost, new[] { assembly }.Concat(arguments), PeerEnvironment(threads, openBlas: false), timeout, echo: true);
+        return PeerLines("TorchSharp peer", exit, output);
+    }
+
+    /// <summary>The peer's project: the path baked in when the harness was built, if it is still there; else found by
+    /// walking up from the harness's directory to one with test/<see cref="TorchSharpProjectName"/>/ in it.</summary>
+    private static string? TorchSharpProject()
+    {
+        string file = TorchSharpProjectName + ".csproj";
+        string? baked = typeof(Peers).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "TorchSharpPeerProject")?.Value;
+        if (baked is { Length: > 0 } && File.Exists(baked)) return Path.GetFullPath(baked);
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "test", TorchSharpProjectName, file);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>The dotnet host this harness runs on (the runtime's directory is DOTNET_ROOT/shared/Microsoft.NETCore.App/VERSION/),
+    /// else dotnet on PATH.</summary>
+    private static string DotnetHost
+    {
+        get
+        {
+            string runtime = RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar);
+            string? root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(runtime)));
+            string host = root is null ? "" : Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+            return File.Exists(host) ? host : "dotnet";
+        }
+    }
+
+    /// <summary>The harness's target framework (net10.0), which the peer shares through Directory.Build.props.</summary>
+    private static string TargetFramework
+    {
+        get
+        {
+            string? name = typeof(Peers).Assembly.GetCustomAttribute<System.Runtime.Versioning.TargetFrameworkAttribute>()?.FrameworkName;
+            string? version = name?.Split("Version=v").LastOrDefault();
+            return version is { Length: > 0 } ? "net" + version : $"net{Environment.Version.Major}.{Environment.Version.Minor}";
+        }
+    }
+
+    /// <summary>The first error a build printed, else its last line, shortened to one line.</summary>
+    private static string FirstError(string output)
+    {
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string line = lines.FirstOrDefault(l => l.Contains(": error ", StringComparison.Ordinal)) ?? lines.LastOrDefault() ?? "no output";
+        return line.Length > 400 ? line[..400] + " ..." : line;
+    }
+
+    private static List<JsonElement> PeerLines(string what, int exit, string output)
+    {
         var results = new List<JsonElement>();
         foreach (string line in output.Split('\n'))
             if (line.StartsWith("PEER ", StringComparison.Ordinal))
                 results.Add(JsonDocument.Parse(line.AsMemory(5)).RootElement.Clone());
         if (exit != 0)
-            Report.Note($"{script} exited with code {exit}{(exit == -2 ? " (timed out)" : "")}.");
+            Report.Note($"{what} exited with code {exit}{(exit == -2 ? " (timed out)" : "")}.");
         return results;
     }
 
     /// <summary>Exit code (−1: could not start, −2: timed out) and the combined output.</summary>
-    private static (int Exit, string Output) Run(string python, IEnumerable<string> arguments, int threads, TimeSpan timeout, bool echo)
+    private static (int Exit, string Output) Run(string program, IEnumerable<string> arguments, Action<IDictionary<string, string?>> environment,
+        TimeSpan timeout, bool echo)
     {
-        var start = new ProcessStartInfo(python)
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (string a in arguments) start.ArgumentList.Add(a);
-        ConfigureEnvironment(start.Environment, threads);
+        environment(start.Environment);
         Process process;
         try
         {
@@ -133,7 +233,19 @@ internal sealed class Peers
         }
     }
 
-    private static void ConfigureEnvironment(IDictionary<string, string?> environment, int threads)
+    /// <summary>The peers' thread variables; with <paramref name="openBlas"/> also the OpenBLAS settings of
+    /// <see cref="EnvironmentDescription"/> (libtorch through TorchSharp brings its own MKL and does not load OpenBLAS).</summary>
+    private static Action<IDictionary<string, string?>> PeerEnvironment(int threads, bool openBlas) => environment =>
+    {
+        if (openBlas) ConfigureOpenBlas(environment);
+        string t = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["OPENBLAS_NUM_THREADS"] = t;
+        environment["OMP_NUM_THREADS"] = t;
+        environment["MKL_NUM_THREADS"] = t;
+        environment["PYTHONDONTWRITEBYTECODE"] = "1";
+    };
+
+    private static void ConfigureOpenBlas(IDictionary<string, string?> environment)
     {
         environment.Remove("OPENBLAS_L2_SIZE");
         if (CoreType is { } core) environment["OPENBLAS_CORETYPE"] = core;
@@ -143,11 +255,6 @@ internal sealed class Peers
             string? existing = environment.TryGetValue("LD_LIBRARY_PATH", out string? v) ? v : null;
             environment["LD_LIBRARY_PATH"] = string.IsNullOrEmpty(existing) ? directory : directory + ":" + existing;
         }
-        string t = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        environment["OPENBLAS_NUM_THREADS"] = t;
-        environment["OMP_NUM_THREADS"] = t;
-        environment["MKL_NUM_THREADS"] = t;
-        environment["PYTHONDONTWRITEBYTECODE"] = "1";
     }
 }
 

@@ -5,13 +5,18 @@ using Microsoft.ML;
 namespace MlNetMiniBatch.Benchmarks;
 
 /// <summary>Section 2: training rows/s and test accuracy of the 784-256-128-10 network on Fashion-MNIST at batch
-/// sizes 32, 128 and 512, against PyTorch running the same network, optimizer and epochs in a subprocess.</summary>
+/// sizes 32, 128 and 512, against PyTorch running the same network, optimizer and epochs in a subprocess; with
+/// --torchsharp also against TorchSharp (libtorch) at 1 thread and at --threads, beside ours at 1 thread.</summary>
 internal static class TrainBench
 {
     private static readonly int[] BatchSizes = { 32, 128, 512 };
 
     /// <summary>Targets of issue 3: rows/s ratio ours/PyTorch per batch size; accuracy within 0.5 points.</summary>
     private static double TargetRatio(int batch) => batch == 32 ? 2.0 : 1.2;
+
+    /// <summary>Target of issue 15: single-thread rows/s at least level with TorchSharp (libtorch) at batch 128 and 512;
+    /// none at batch 32.</summary>
+    private static double? TorchSharpTargetRatio(int batch) => batch is 128 or 512 ? 1.0 : null;
 
     private sealed record RunResult(int Batch, bool Noise, double RowsPerSecond, double MedianEpochRowsPerSecond, double Seconds,
         long Rows, double Accuracy, double FitSeconds, double? ForeignShare);
@@ -30,11 +35,37 @@ internal static class TrainBench
         string? missing = peers.Missing("torch");
         if (missing is not null)
             Report.Note($"PyTorch peer skipped: {missing}. Our figures follow without ratios.");
+        TorchSharpRuns? sharp = null;
+        if (options.TorchSharp)
+        {
+            // Built here, before anything of this section is timed.
+            string? sharpMissing = peers.TorchSharpMissing();
+            if (sharpMissing is not null)
+                Report.Note($"TorchSharp peer skipped: {sharpMissing}.");
+            else
+                sharp = new TorchSharpRuns(threads);
+        }
         foreach (int batch in BatchSizes)
         {
             ours.Add(TrainOurs(context, batch, noise: false, epochs, threads));
             if (batch == 128)
                 ours.Add(TrainOurs(context, 128, noise: true, epochs, threads));
+            if (sharp is not null)
+            {
+                // Ours at 1 thread (the same Fit, NumberOfThreads = 1), then the peer at each thread count.
+                if (threads != 1)
+                {
+                    RunResult single = TrainOurs(context, batch, noise: false, epochs, threads: 1);
+                    sharp.AddOurs(batch, single.RowsPerSecond, single.Accuracy, single.ForeignShare);
+                }
+                foreach (int t in sharp.ThreadCounts)
+                {
+                    Report.Note($"TorchSharp, batch {batch}, {t} thread(s):");
+                    var sharpSnapshot = CpuSnapshot.Take();
+                    var sharpResults = RunTorchSharp(context, peers, new[] { batch }, seed: 1, epochs, t);
+                    CollectTorchSharp(sharp, sharpResults, seed: 1, epochs, t, sharpSnapshot.ForeignShare(CpuSnapshot.Take()));
+                }
+            }
             if (missing is not null) continue;
             Report.Note($"PyTorch, batch {batch} ({Peers.EnvironmentDescription}):");
             var snapshot = CpuSnapshot.Take();
@@ -60,7 +91,7 @@ internal static class TrainBench
         foreach (RunResult run in ours.Where(r => !r.Noise))
             samples[run.Batch].Add(run.RowsPerSecond, run.Accuracy, torch.TryGetValue(run.Batch, out var t) ? t : null);
         if (seeds > 1)
-            RepeatSeeds(context, peers, samples, seeds, epochs, threads, missing is null);
+            RepeatSeeds(context, peers, samples, seeds, epochs, threads, missing is null, sharp);
         for (int i = 0; i < ours.Count; i++)
             if (!ours[i].Noise)
                 ours[i] = ours[i] with { RowsPerSecond = Stats.Median(samples[ours[i].Batch].OursRps), Accuracy = samples[ours[i].Batch].OursAcc.Average() };
@@ -68,7 +99,7 @@ internal static class TrainBench
             torch[batch] = (Stats.Median(samples[batch].TorchRps), samples[batch].TorchAcc.Average(), torch[batch].Foreign);
 
         Console.WriteLine();
-        Report.Note("rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch: the epoch loops);");
+        Report.Note($"rows/s = training rows / sum of the epochs' wall time (ours: History Elapsed; PyTorch{(sharp is null ? "" : " and TorchSharp")}: the epoch loops);");
         Report.Note(seeds > 1
             ? $"rows/s: median over seeds 1..{seeds}, each a full timed run, the two sides alternating; accuracy: mean over the same runs, ± the standard error of the difference."
             : "rows/s and accuracy: seed 1 on each side.");
@@ -98,6 +129,12 @@ internal static class TrainBench
         }
         table.Print();
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
+        if (sharp is not null)
+            PrintTorchSharp(sharp, samples, seeds, epochs, threads);
+        else if (options.TorchSharp)
+            foreach (int batch in BatchSizes)
+                if (TorchSharpTargetRatio(batch) is { } t)
+                    Targets.Add($"training rows/s vs TorchSharp, 1 thread, batch {batch} (issue 15)", "-", $"≥ {t:F1}x", null);
 
         RunResult off = ours.First(r => r.Batch == 128 && !r.Noise), on = ours.First(r => r.Noise);
         // One run each is too noisy on a shared 2-core machine (single runs measured 4% to 38%): alternate short
@@ -167,43 +204,185 @@ internal static class TrainBench
         }
     }
 
-    /// <summary>Seeds 2..n: ours at every batch size, then the peer at every batch size, seed by seed.</summary>
+    /// <summary>Seeds 2..n: ours at every batch size, then the peer at every batch size, seed by seed; with the TorchSharp
+    /// peer, then ours at 1 thread at every batch size and TorchSharp at every batch size, at 1 thread and at N.</summary>
     private static void RepeatSeeds(BenchContext context, Peers peers, Dictionary<int, SeedSamples> samples, int seeds, int epochs,
-        int threads, bool withPeer)
+        int threads, bool withPeer, TorchSharpRuns? sharp)
     {
         for (int seed = 2; seed <= seeds; seed++)
         {
             Report.Note($"seed {seed} of {seeds} ...");
             foreach (int batch in BatchSizes)
             {
-                NeuralNetworkOptions options = context.TrainerOptions(batch, epochs, threads);
-                options.Seed = seed;
-                var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
-                double accuracy = context.ML.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
-                double rowsPerSecond = model.Model.History.Sum(h => h.Rows) / model.Model.History.Sum(h => h.Elapsed.TotalSeconds);
+                var (rowsPerSecond, accuracy) = FitSeed(context, batch, epochs, threads, seed);
                 samples[batch].OursRps.Add(rowsPerSecond);
                 samples[batch].OursAcc.Add(accuracy);
                 Report.Bench("train", $"ours/b{batch}/seed{seed}", ("batch", batch), ("seed", seed), ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
             }
-            if (!withPeer) continue;
-            var results = RunTorch(context, peers, BatchSizes, seed, epochs, threads);
-            foreach (JsonElement r in results)
-                if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc
-                    && samples.TryGetValue((int)b, out var sample))
+            if (withPeer)
+            {
+                var results = RunTorch(context, peers, BatchSizes, seed, epochs, threads);
+                foreach (JsonElement r in results)
+                    if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc
+                        && samples.TryGetValue((int)b, out var sample))
+                    {
+                        sample.AddTorch(rps, acc);
+                        Report.Bench("train", $"torch/b{(int)b}/seed{seed}", ("batch", (int)b), ("seed", seed), ("rows_per_s", rps), ("test_accuracy", acc));
+                    }
+            }
+            if (sharp is null) continue;
+            if (threads != 1)
+                foreach (int batch in BatchSizes)
                 {
-                    sample.AddTorch(rps, acc);
-                    Report.Bench("train", $"torch/b{(int)b}/seed{seed}", ("batch", (int)b), ("seed", seed), ("rows_per_s", rps), ("test_accuracy", acc));
+                    var (rowsPerSecond, accuracy) = FitSeed(context, batch, epochs, threads: 1, seed);
+                    sharp.AddOurs(batch, rowsPerSecond, accuracy, foreign: null);
+                    Report.Bench("train", $"ours/b{batch}/t1/seed{seed}", ("batch", batch), ("seed", seed), ("threads", 1),
+                        ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
                 }
+            foreach (int t in sharp.ThreadCounts)
+                CollectTorchSharp(sharp, RunTorchSharp(context, peers, BatchSizes, seed, epochs, t), seed, epochs, t, foreign: null);
         }
+    }
+
+    /// <summary>One timed Fit of ours with the section's settings and <paramref name="seed"/>: rows/s over its epochs and test accuracy.</summary>
+    private static (double RowsPerSecond, double Accuracy) FitSeed(BenchContext context, int batch, int epochs, int threads, int seed)
+    {
+        NeuralNetworkOptions options = context.TrainerOptions(batch, epochs, threads);
+        options.Seed = seed;
+        var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
+        double accuracy = context.ML.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
+        double rowsPerSecond = model.Model.History.Sum(h => h.Rows) / model.Model.History.Sum(h => h.Elapsed.TotalSeconds);
+        return (rowsPerSecond, accuracy);
+    }
+
+    /// <summary>The TorchSharp peer's samples and ours at 1 thread beside them, per batch size (and the peer's thread count).</summary>
+    private sealed class TorchSharpRuns
+    {
+        private readonly Dictionary<(int Batch, int Threads), (List<double> Rps, List<double> Acc)> _peer = new();
+        private readonly Dictionary<int, (List<double> Rps, List<double> Acc)> _ours = new();
+
+        public TorchSharpRuns(int threads) => ThreadCounts = threads == 1 ? new[] { 1 } : new[] { 1, threads };
+
+        /// <summary>The peer runs at 1 thread and, when it differs, at the section's thread count.</summary>
+        public int[] ThreadCounts { get; }
+
+        /// <summary>The peer's description per thread count, from its torch-info line.</summary>
+        public SortedDictionary<int, string> Info { get; } = new();
+
+        /// <summary>Other processes' share of the cores during seed 1: the peer per (batch, threads), ours at 1 thread per batch.</summary>
+        public Dictionary<(int Batch, int Threads), double?> PeerForeign { get; } = new();
+
+        public Dictionary<int, double?> OursForeign { get; } = new();
+
+        public void AddPeer(int batch, int threads, double rowsPerSecond, double accuracy)
+        {
+            if (!_peer.TryGetValue((batch, threads), out var lists)) _peer[(batch, threads)] = lists = (new(), new());
+            lists.Rps.Add(rowsPerSecond);
+            lists.Acc.Add(accuracy);
+        }
+
+        public void AddOurs(int batch, double rowsPerSecond, double accuracy, double? foreign)
+        {
+            if (!_ours.TryGetValue(batch, out var lists)) _ours[batch] = lists = (new(), new());
+            lists.Rps.Add(rowsPerSecond);
+            lists.Acc.Add(accuracy);
+            if (foreign is not null) OursForeign[batch] = foreign;
+        }
+
+        /// <summary>Median rows/s and mean accuracy of the peer, null where it reported nothing.</summary>
+        public (double Rps, double Acc)? Peer(int batch, int threads) =>
+            _peer.TryGetValue((batch, threads), out var l) && l.Rps.Count > 0 ? (Stats.Median(l.Rps), l.Acc.Average()) : null;
+
+        /// <summary>Ours at 1 thread: the extra runs, or the section's own when it runs at 1 thread.</summary>
+        public (double Rps, double Acc, int Count)? Ours(int batch, SeedSamples main, int threads) =>
+            threads == 1 ? (Stats.Median(main.OursRps), main.OursAcc.Average(), main.OursRps.Count)
+            : _ours.TryGetValue(batch, out var l) && l.Rps.Count > 0 ? (Stats.Median(l.Rps), l.Acc.Average(), l.Rps.Count) : null;
+    }
+
+    /// <summary>The TorchSharp peer at the given batch sizes, seed and thread count.</summary>
+    private static IReadOnlyList<JsonElement> RunTorchSharp(BenchContext context, Peers peers, int[] batchSizes, int seed, int epochs, int threads) =>
+        peers.RunTorchSharp(PeerArguments(context, batchSizes, seed, epochs, threads), threads, TimeSpan.FromMinutes(60));
+
+    private static void CollectTorchSharp(TorchSharpRuns sharp, IReadOnlyList<JsonElement> results, int seed, int epochs, int threads, double? foreign)
+    {
+        foreach (JsonElement r in results)
+        {
+            if (r.Text("kind") == "torch-info")
+                sharp.Info[threads] = $"TorchSharp {r.Text("torchsharp")}, libtorch {r.Text("torch")}, {r.Number("torch_threads")} thread(s), " +
+                                      $"{r.Number("interop_threads")} inter-op" + (r.Text("libstdcxx_compat") is { } compat ? $" ({compat})" : "");
+            else if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc)
+            {
+                sharp.AddPeer((int)b, threads, rps, acc);
+                if (seed == 1) sharp.PeerForeign[((int)b, threads)] = foreign;
+                Report.Bench("train", $"torchsharp/b{(int)b}/t{threads}{(seed == 1 ? "" : $"/seed{seed}")}", ("batch", (int)b), ("epochs", epochs),
+                    ("threads", threads), ("seed", seed), ("rows_per_s", rps), ("test_accuracy", acc), ("seconds", r.Number("seconds")),
+                    ("foreign_cpu_share", foreign));
+            }
+        }
+    }
+
+    /// <summary>Ours against TorchSharp at 1 thread (the target of issue 15) and at the section's thread count.</summary>
+    private static void PrintTorchSharp(TorchSharpRuns sharp, Dictionary<int, SeedSamples> samples, int seeds, int epochs, int threads)
+    {
+        Console.WriteLine();
+        foreach (string info in sharp.Info.Values) Report.Note($"Peer: {info}");
+        Report.Note(threads == 1
+            ? "ours at 1 thread: the runs above."
+            : $"ours at 1 thread: the same Fit as above with NumberOfThreads = 1, run before the peer at each batch size and seed; ours at {threads} threads: the table above.");
+        bool multi = threads != 1;
+        string n = threads.ToString(CultureInfo.InvariantCulture);
+        var headers = new List<string> { "batch", "ours 1t rows/s", "TorchSharp 1t rows/s", "ours/TorchSharp 1t", "target 1t" };
+        if (multi) headers.AddRange(new[] { $"ours {n}t rows/s", $"TorchSharp {n}t rows/s", $"ours/TorchSharp {n}t" });
+        headers.AddRange(new[] { "ours acc 1t", "TorchSharp acc 1t" });
+        if (multi) headers.Add($"TorchSharp acc {n}t");
+        headers.Add("other load ours/peer 1t");
+        var table = new Table(headers.ToArray());
+        foreach (int batch in BatchSizes)
+        {
+            SeedSamples main = samples[batch];
+            var ours1 = sharp.Ours(batch, main, threads);
+            double? oursN = main.OursRps.Count > 0 ? Stats.Median(main.OursRps) : null;
+            var peer1 = sharp.Peer(batch, 1);
+            var peerN = sharp.Peer(batch, threads);
+            double? ratio1 = ours1 is { } o1 && peer1 is { } p1 ? o1.Rps / p1.Rps : null;
+            double? ratioN = oursN is { } oN && peerN is { } pN ? oN / pN.Rps : null;
+            double? target = TorchSharpTargetRatio(batch);
+            bool? met = target is { } tg && ratio1 is { } r1 ? r1 >= tg : null;
+            var cells = new List<string>
+            {
+                batch.ToString(CultureInfo.InvariantCulture), Report.Thousands(ours1?.Rps), Report.Thousands(peer1?.Rps), Report.Ratio(ours1?.Rps, peer1?.Rps),
+                target is { } shown ? $"≥{shown:F1}x" + (met is { } m ? (m ? " met" : " not met") : "") : "-",
+            };
+            if (multi) cells.AddRange(new[] { Report.Thousands(oursN), Report.Thousands(peerN?.Rps), Report.Ratio(oursN, peerN?.Rps) });
+            cells.AddRange(new[] { Report.F(ours1?.Acc, 4), Report.F(peer1?.Acc, 4) });
+            if (multi) cells.Add(Report.F(peerN?.Acc, 4));
+            double? oursForeign = multi ? sharp.OursForeign.GetValueOrDefault(batch) : null;
+            cells.Add($"{Percent(oursForeign)}/{Percent(sharp.PeerForeign.GetValueOrDefault((batch, 1)))}");
+            table.Add(cells.ToArray());
+            if (target is { } t)
+                Targets.Add($"training rows/s vs TorchSharp, 1 thread, batch {batch} (issue 15)", ratio1 is { } shownRatio ? $"{shownRatio:F2}x" : "-",
+                    $"≥ {t:F1}x", met);
+            Report.Bench("train", $"compare-torchsharp/b{batch}", ("batch", batch), ("epochs", epochs), ("threads", threads), ("seeds", seeds),
+                ("ours_rows_per_s_1t", ours1?.Rps), ("torchsharp_rows_per_s_1t", peer1?.Rps), ("ratio_1t", ratio1), ("target_ratio_1t", target),
+                ("ratio_1t_met", met), ("ours_rows_per_s_nt", oursN), ("torchsharp_rows_per_s_nt", peerN?.Rps), ("ratio_nt", ratioN),
+                ("ours_accuracy_1t", ours1?.Acc), ("torchsharp_accuracy_1t", peer1?.Acc), ("torchsharp_accuracy_nt", peerN?.Acc));
+        }
+        table.Print();
+        Report.Note(seeds > 1
+            ? $"rows/s: median over seeds 1..{seeds} on each side; accuracy: mean over the same runs. other load: seed 1."
+            : "rows/s and accuracy: seed 1 on each side.");
     }
 
     /// <summary>The PyTorch peer with our settings (SGD momentum 0.9, lr 0.05) at the given batch sizes and seed.</summary>
     private static IReadOnlyList<JsonElement> RunTorch(BenchContext context, Peers peers, int[] batchSizes, int seed, int epochs, int threads) =>
-        peers.RunScript("torch", "torch_mlp.py", new[]
-        {
-            "--data", context.DataDirectory, "--batch-sizes", string.Join(",", batchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
-            "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
-        }, threads, TimeSpan.FromMinutes(60));
+        peers.RunScript("torch", "torch_mlp.py", PeerArguments(context, batchSizes, seed, epochs, threads), threads, TimeSpan.FromMinutes(60));
+
+    /// <summary>The command line both torch peers take (SGD momentum 0.9, lr 0.05, as ours).</summary>
+    private static string[] PeerArguments(BenchContext context, int[] batchSizes, int seed, int epochs, int threads) => new[]
+    {
+        "--data", context.DataDirectory, "--batch-sizes", string.Join(",", batchSizes), "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
+        "--threads", threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", seed.ToString(CultureInfo.InvariantCulture),
+    };
 
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
 
@@ -212,7 +391,8 @@ internal static class TrainBench
         MLContext ml = context.ML;
         NeuralNetworkOptions trainerOptions = context.TrainerOptions(batch, epochs, threads);
         trainerOptions.MeasureGradientNoise = noise;
-        string label = $"batch {batch}{(noise ? " + noise" : "")}";
+        bool sectionThreads = threads == context.Options.Threads;
+        string label = $"batch {batch}{(noise ? " + noise" : "")}{(sectionThreads ? "" : $", {threads} thread(s)")}";
         trainerOptions.OnEpochEnd = e =>
             Report.Note($"ours, {label}, epoch {e.Summary.Epoch}/{epochs}: {e.Summary.Rows / e.Summary.Elapsed.TotalSeconds:N0} rows/s ({e.Summary.Elapsed.TotalSeconds:F1} s)");
         var snapshot = CpuSnapshot.Take();
@@ -225,8 +405,8 @@ internal static class TrainBench
         double seconds = history.Sum(h => h.Elapsed.TotalSeconds);
         double medianEpoch = Stats.Median(history.Select(h => h.Rows / h.Elapsed.TotalSeconds).ToList());
         double accuracy = ml.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
-        if (batch == 128 && !noise) context.Model = model;
-        Report.Bench("train", $"ours/b{batch}{(noise ? "-noise" : "")}", ("batch", batch), ("epochs", epochs), ("threads", threads),
+        if (batch == 128 && !noise && sectionThreads) context.Model = model;
+        Report.Bench("train", $"ours/b{batch}{(noise ? "-noise" : "")}{(sectionThreads ? "" : $"/t{threads}")}", ("batch", batch), ("epochs", epochs), ("threads", threads),
             ("measure_gradient_noise", noise), ("rows_per_s", rows / seconds), ("median_epoch_rows_per_s", medianEpoch), ("rows", rows),
             ("seconds", seconds), ("fit_seconds", fitSeconds), ("test_accuracy", accuracy), ("foreign_cpu_share", foreign),
             ("data", context.DataKind));
