@@ -68,9 +68,9 @@ internal sealed class SliceParallelTimer
             {
                 _source.Gather(batch, _threads);
                 (_current, _batchWeight) = (batch, batch.TotalWeight());
-                WorkerPool.Shared.Run(new SliceWork { Timer = GCHandle.ToIntPtr(handle) }, _threads);
+                WorkerPool.Shared.Run(new SliceWork { Timer = GCHandle.ToIntPtr(handle) }, _threads, _threads);
                 if (_threads > 1)
-                    WorkerPool.Shared.Run(new ReduceWork { Timer = GCHandle.ToIntPtr(handle), Parts = _threads }, _threads);
+                    WorkerPool.Shared.Run(new ReduceWork { Timer = GCHandle.ToIntPtr(handle), Parts = _threads }, _threads, _threads);
                 _optimizer.Step(_parameters, _gradients[0], _options.EffectiveLearningRate, _threads);
                 loss += _lossSums.Sum();
                 rows += batch.Count;

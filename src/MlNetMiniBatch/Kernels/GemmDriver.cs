@@ -79,7 +79,7 @@ internal static unsafe class GemmDriver<TKernel>
         }
 
         var work = new Work { Args = g, Parts = parts, SplitColumns = splitColumns };
-        WorkerPool.Shared.Run(in work, parts);
+        WorkerPool.Shared.Run(in work, parts, threads);
     }
 
     /// <summary>

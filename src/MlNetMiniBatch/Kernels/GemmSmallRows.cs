@@ -37,7 +37,7 @@ internal static unsafe class GemmSmallRows
         }
 
         var work = new Work { Args = g, Parts = parts, Grains = grains, Use512 = use512 };
-        WorkerPool.Shared.Run(in work, parts);
+        WorkerPool.Shared.Run(in work, parts, parts);
     }
 
     /// <summary>Computes C[0..m, col0..col1] (requires !TransposeB and a SIMD path).</summary>

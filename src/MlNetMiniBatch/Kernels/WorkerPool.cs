@@ -5,9 +5,12 @@ namespace MlNetMiniBatch.Kernels;
 
 /// <summary>
 /// Persistent worker threads that run the items of one <see cref="IParallelWork"/> batch at a time, together
-/// with the calling thread. Items are claimed dynamically (a late-waking worker simply finds nothing left), so
-/// correctness never depends on which thread runs which item; callers that need determinism make each item's
-/// result independent of its thread, as the GEMM driver does.
+/// with the calling thread. Each taking part thread owns a contiguous run of the items, in thread order (the caller
+/// the first), and works through it from the front; a thread done with its own run takes the last unclaimed items
+/// of the others' (a late-waking or descheduled worker simply finds its run shortened). Callers that split the same
+/// rows into items the same way then find a row's data in the cache of the core that last wrote it: the features a
+/// thread gathered are the ones its forward pass multiplies. Correctness never depends on which thread runs which
+/// item; callers that need determinism make each item's result independent of its thread, as the GEMM driver does.
 /// </summary>
 internal sealed unsafe class WorkerPool
 {
@@ -17,27 +20,39 @@ internal sealed unsafe class WorkerPool
     /// <summary>How long an idle thread polls before blocking: covers the gap between consecutive GEMMs.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
 
-    // One core is the caller's; more threads than cores would only time-slice the same items.
-    private static readonly int MaxWorkers = Math.Max(1, Environment.ProcessorCount - 1);
+    private readonly int _maxWorkers;
 
     private readonly object _wakeLock = new();
     private readonly object _doneLock = new();
     private readonly object _growLock = new();
     private Thread[] _workers = [];
 
-    // Bits 32-63: batch generation; 16-31: item count; 0-15: next unclaimed item. The count must live in the same
-    // word as the index: with a separate field, a thread could pair the finished batch's exhausted index with
-    // the next batch's larger count (written before the new generation is published), claim an item of neither
-    // batch, and run it twice or corrupt the completion count.
+    // Bits 32-63: batch generation; 0-15: how many threads take part. Written after the runs below.
     private long _ticket;
+
+    // One word per taking part thread, a cache line apart (the threads claim from them at once): bits 32-63 the
+    // batch generation, 16-31 the end of the thread's run, 0-15 its next unclaimed item. The owner claims from the
+    // front and the others from the back, each with one compare-exchange on the whole word, so a thread can never
+    // pair the finished batch's bounds with the next batch's (the generation is in the same word) and claim an item
+    // of neither, nor can two threads claim the same item.
+    private const int WordsPerLine = 8;
+    private readonly long[] _runs;
     private int _busy;
     private int _remaining;
     private delegate*<void*, int, void> _invoke;
     private void* _state;
     private Exception? _error;
 
-    /// <summary>The process-wide pool; threads are created on first need and live for the process.</summary>
-    public static WorkerPool Shared { get; } = new();
+    /// <param name="maxWorkers">The most workers the pool starts; with the caller, one more thread than that takes part.</param>
+    internal WorkerPool(int maxWorkers)
+    {
+        _maxWorkers = maxWorkers;
+        _runs = new long[(maxWorkers + 1) * WordsPerLine];
+    }
+
+    /// <summary>The process-wide pool; threads are created on first need and live for the process. One core is the
+    /// caller's; more threads than cores would only time-slice the same items.</summary>
+    public static WorkerPool Shared { get; } = new(Math.Max(1, Environment.ProcessorCount - 1));
 
     /// <summary>Batches that took the pool and were offered to its workers (not those run inline): lets tests prove
     /// that a training run at its sizes really went parallel.</summary>
@@ -46,19 +61,20 @@ internal sealed unsafe class WorkerPool
     private long _dispatchedBatches;
 
     /// <summary>
-    /// Runs <c>work.Run(0 .. count-1)</c> on the caller and up to <c>count - 1</c> workers (at most one fewer than
-    /// the cores); returns when all are done and rethrows the first exception. A nested or concurrent call runs
-    /// its items inline on its caller.
+    /// Runs <c>work.Run(0 .. count-1)</c> on the caller and on workers, <paramref name="threads"/> threads at most in
+    /// all (and no more than the cores); returns when all are done and rethrows the first exception. A nested or
+    /// concurrent call runs its items inline on its caller.
     /// </summary>
-    public void Run<T>(in T work, int count)
+    public void Run<T>(in T work, int count, int threads)
         where T : unmanaged, IParallelWork
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
-        if (count <= 1)
+        int participants = Math.Min(count, Math.Min(threads, _maxWorkers + 1));
+        if (participants <= 1)
         {
-            if (count == 1)
+            for (int i = 0; i < count; i++)
             {
-                work.Run(0);
+                work.Run(i);
             }
 
             return;
@@ -66,13 +82,13 @@ internal sealed unsafe class WorkerPool
 
         // A copy on this frame has a fixed address for the workers until this method returns.
         T copy = work;
-        RunCore(&copy, &Invoke<T>, count);
+        RunCore(&copy, &Invoke<T>, count, participants);
     }
 
     private static void Invoke<T>(void* state, int index)
         where T : unmanaged, IParallelWork => ((T*)state)->Run(index);
 
-    private void RunCore(void* state, delegate*<void*, int, void> invoke, int count)
+    private void RunCore(void* state, delegate*<void*, int, void> invoke, int count, int participants)
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
@@ -88,21 +104,26 @@ internal sealed unsafe class WorkerPool
         long start = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
         try
         {
-            // Items are claimed, not assigned, so more items than threads is fine; more threads than cores is not.
-            EnsureWorkers(Math.Min(count - 1, MaxWorkers));
+            EnsureWorkers(participants - 1);
             _invoke = invoke;
             _state = state;
             _error = null;
             Volatile.Write(ref _remaining, count);
-            long ticket = (((Volatile.Read(ref _ticket) >> 32) + 1) << 32) | ((long)count << 16);
-            Interlocked.Exchange(ref _ticket, ticket);
+            long generation = (Volatile.Read(ref _ticket) >> 32) + 1;
+            for (int slot = 0; slot < participants; slot++)
+            {
+                long first = (long)count * slot / participants, end = (long)count * (slot + 1) / participants;
+                Volatile.Write(ref _runs[slot * WordsPerLine], (generation << 32) | (end << 16) | first);
+            }
+
+            Interlocked.Exchange(ref _ticket, (generation << 32) | (uint)participants);
             lock (_wakeLock)
             {
                 Monitor.PulseAll(_wakeLock);
             }
 
             long published = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
-            int own = RunItems(ticket >> 32);
+            int own = RunItems(generation, slot: 0, participants);
             long ownDone = WorkerPoolTimings.Enabled ? Stopwatch.GetTimestamp() : 0;
             WaitForRemaining();
             if (WorkerPoolTimings.Enabled)
@@ -121,29 +142,44 @@ internal sealed unsafe class WorkerPool
         }
     }
 
-    /// <summary>Claims and runs items of batch <paramref name="generation"/> until none is left; returns how many it ran.</summary>
-    private int RunItems(long generation)
+    /// <summary>Runs the items of batch <paramref name="generation"/> left in this thread's own run, then those left in
+    /// the others'; returns how many it ran.</summary>
+    private int RunItems(long generation, int slot, int participants)
     {
+        int ran = 0;
+        for (int offset = 0; offset < participants; offset++)
+        {
+            ran += RunFrom((slot + offset) % participants, generation, fromBack: offset > 0);
+        }
+
+        return ran;
+    }
+
+    /// <summary>Claims and runs items of <paramref name="slot"/>'s run until none is left there.</summary>
+    private int RunFrom(int slot, long generation, bool fromBack)
+    {
+        ref long word = ref _runs[slot * WordsPerLine];
         int ran = 0;
         while (true)
         {
-            long ticket = Volatile.Read(ref _ticket);
-            if ((ticket >> 32) != generation)
+            long run = Volatile.Read(ref word);
+            if ((run >> 32) != generation)
             {
                 return ran;
             }
 
             // A successful compare-exchange below proves this batch still had unclaimed items, so it was not
-            // finished and these fields, read after the acquire of _ticket, still belonged to it.
+            // finished and these fields, read after the acquire of the run, still belonged to it.
             delegate*<void*, int, void> invoke = _invoke;
             void* state = _state;
-            int index = (int)(ticket & 0xFFFF);
-            if (index >= (int)((ticket >> 16) & 0xFFFF))
+            int next = (int)(run & 0xFFFF), end = (int)((run >> 16) & 0xFFFF);
+            if (next >= end)
             {
                 return ran;
             }
 
-            if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket)
+            int index = fromBack ? end - 1 : next;
+            if (Interlocked.CompareExchange(ref word, fromBack ? run - (1L << 16) : run + 1, run) != run)
             {
                 continue;
             }
@@ -193,40 +229,45 @@ internal sealed unsafe class WorkerPool
         }
     }
 
-    private void WorkerLoop(long seen)
+    private void WorkerLoop(int slot, long seen)
     {
         while (true)
         {
-            seen = WaitForGeneration(seen);
-            _ = RunItems(seen);
+            long ticket = WaitForGeneration(seen);
+            seen = ticket >> 32;
+            int participants = (int)(ticket & 0xFFFF);
+            if (slot < participants)
+            {
+                _ = RunItems(seen, slot, participants);
+            }
         }
     }
 
-    /// <summary>Spins, then blocks, until a batch newer than <paramref name="seen"/> is published.</summary>
+    /// <summary>Spins, then blocks, until a batch newer than <paramref name="seen"/> is published; returns its ticket.</summary>
     private long WaitForGeneration(long seen)
     {
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         var spinner = default(SpinWait);
-        long generation;
-        while ((generation = Volatile.Read(ref _ticket) >> 32) == seen)
+        long ticket;
+        while (((ticket = Volatile.Read(ref _ticket)) >> 32) == seen)
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
                 lock (_wakeLock)
                 {
-                    while ((generation = Volatile.Read(ref _ticket) >> 32) == seen)
+                    while (((ticket = Volatile.Read(ref _ticket)) >> 32) == seen)
                     {
                         Monitor.Wait(_wakeLock);
                     }
                 }
 
-                return generation;
+                return ticket;
             }
 
             spinner.SpinOnce(sleep1Threshold: -1);
         }
 
-        return generation;
+        return ticket;
     }
 
     private void EnsureWorkers(int wanted)
@@ -264,7 +305,7 @@ internal sealed unsafe class WorkerPool
     // that declares the captured variable, even when no thread is started.
     private Thread StartWorker(int index, long seen)
     {
-        var thread = new Thread(() => WorkerLoop(seen))
+        var thread = new Thread(() => WorkerLoop(index + 1, seen))
         {
             IsBackground = true,
             Name = $"MlNetMiniBatch worker {index + 1}",

@@ -48,7 +48,7 @@ internal abstract class Optimizer
         var handle = GCHandle.Alloc(this);
         try
         {
-            WorkerPool.Shared.Run(new StepWork { Optimizer = GCHandle.ToIntPtr(handle), Parts = parts, Length = parameters.Length }, parts);
+            WorkerPool.Shared.Run(new StepWork { Optimizer = GCHandle.ToIntPtr(handle), Parts = parts, Length = parameters.Length }, parts, parts);
         }
         finally
         {

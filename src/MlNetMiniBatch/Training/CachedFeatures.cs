@@ -66,7 +66,7 @@ internal sealed class CachedFeatures
             var handle = GCHandle.Alloc(this);
             try
             {
-                WorkerPool.Shared.Run(new GatherWork { Features = GCHandle.ToIntPtr(handle) }, items);
+                WorkerPool.Shared.Run(new GatherWork { Features = GCHandle.ToIntPtr(handle) }, items, threads);
             }
             finally
             {

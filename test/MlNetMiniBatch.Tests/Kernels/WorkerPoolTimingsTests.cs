@@ -16,7 +16,7 @@ public sealed class WorkerPoolTimingsTests
         int* counts = stackalloc int[4];
         long dispatched = WorkerPool.Shared.DispatchedBatches;
         for (int round = 0; round < 50; round++)
-            WorkerPool.Shared.Run(new CountItems { Counts = counts }, 4);
+            WorkerPool.Shared.Run(new CountItems { Counts = counts }, 4, threads: 4);
         Assert.IsTrue(WorkerPool.Shared.DispatchedBatches > dispatched, "the batches went through the pool's dispatch path, where the hook sits");
         Assert.AreEqual(50, counts[3]);
         Assert.AreEqual(before, WorkerPoolTimings.Read(), "no batch was recorded while the hook is off");
