@@ -17,8 +17,10 @@ internal sealed unsafe class WorkerPool
     /// <summary>Most items one batch may have (the ticket has 16 bits for them).</summary>
     public const int MaxItems = 0xFFFF;
 
-    /// <summary>How long an idle thread polls before blocking: covers the gap between consecutive GEMMs.</summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
+    /// <summary>How long an idle thread polls before blocking: covers the gaps between consecutive dispatches of a
+    /// training step, the serial loss and bias gradients included, so that a worker is not put to sleep and woken
+    /// again (a cross-core wake-up) several times a step.</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 2_000; // 500 µs
 
     private readonly int _maxWorkers;
 
