@@ -25,6 +25,10 @@ internal static class GemmBench
         new("dW-L1-b128", "Xᵀ·dY 784×256, batch 128", true, false, 784, 256, 128),
         new("dX-L2-b128", "dY·Wᵀ 128→256, batch 128", false, true, 128, 256, 128),
         new("dW-L2-b128", "Xᵀ·dY 256×128, batch 128", true, false, 256, 128, 128),
+        new("dW-L1-b512", "Xᵀ·dY 784×256, batch 512", true, false, 784, 256, 512),
+        new("fwd-L2-b512", "X·W 256→128, batch 512", false, false, 512, 128, 256),
+        new("dX-L2-b512", "dY·Wᵀ 128→256, batch 512", false, true, 512, 256, 128),
+        new("dW-L2-b512", "Xᵀ·dY 256×128, batch 512", true, false, 256, 128, 512),
     };
 
     public static void Run(BenchOptions options, Peers peers)
