@@ -14,7 +14,7 @@ namespace MlNetMiniBatch.Kernels;
 /// </summary>
 internal sealed unsafe class WorkerPool
 {
-    /// <summary>Most items one batch may have (the ticket has 16 bits for them).</summary>
+    /// <summary>Most items one batch may have (a run word holds an item index in 16 bits).</summary>
     public const int MaxItems = 0xFFFF;
 
     /// <summary>How long an idle thread polls before blocking: covers the gaps between consecutive dispatches of a
