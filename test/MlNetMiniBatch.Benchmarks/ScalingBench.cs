@@ -73,6 +73,7 @@ internal static class ScalingBench
         var ours = new Dictionary<(int Batch, int Threads), (double Rps, int Epochs, double? Foreign)>();
         var torch = new Dictionary<(int Batch, int Threads), (double Rps, int Epochs)>();
         var dropped = new List<string>();
+        var torchForeign = new Dictionary<int, double?>();
         string? torchInfo = null;
         while (pending.Count > 0)
         {
@@ -103,7 +104,7 @@ internal static class ScalingBench
                 Report.Note($"dropped: {what} (estimated {Cost(item, e):F0} s, {left:F0} s left)");
                 continue;
             }
-            using var token = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(5, left + 5)));
+            using var token = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(1, left)));
             try
             {
                 if (item.Batch is { } batch)
@@ -124,11 +125,13 @@ internal static class ScalingBench
                 {
                     Report.Note($"{what}, batch {string.Join(",", batches)}, {e + 1} epochs each (the first untimed):");
                     var watch = Stopwatch.StartNew();
+                    var snapshot = CpuSnapshot.Take();
                     var results = peers.RunScript("torch", "torch_mlp.py", new[]
                     {
                         "--data", context.DataDirectory, "--batch-sizes", string.Join(",", batches), "--epochs", (e + 1).ToString(CultureInfo.InvariantCulture),
                         "--threads", item.Threads.ToString(CultureInfo.InvariantCulture), "--lr", "0.05", "--momentum", "0.9", "--seed", "1",
-                    }, item.Threads, TimeSpan.FromSeconds(Math.Max(20, left + 5)));
+                    }, item.Threads, TimeSpan.FromSeconds(Math.Max(5, left)));
+                    torchForeign[item.Threads] = snapshot.ForeignShare(CpuSnapshot.Take());
                     double epochTotal = 0;
                     foreach (JsonElement r in results)
                     {
@@ -146,6 +149,8 @@ internal static class ScalingBench
                             ("epochs", seconds.Length - 1), ("median_epoch_rows_per_s", perEpoch / median), ("epoch_seconds", seconds));
                     }
                     if (epochTotal > 0) torchStartup = Math.Max(0, watch.Elapsed.TotalSeconds - epochTotal);
+                    foreach (int b in batches.Where(b => !torch.ContainsKey((b, item.Threads))))
+                        dropped.Add($"PyTorch, batch {b}, {item.Threads} thread(s) (no result{(watch.Elapsed.TotalSeconds >= left - 1 ? ": cut off at the budget" : "")})");
                 }
             }
             catch (OperationCanceledException)
@@ -159,7 +164,7 @@ internal static class ScalingBench
         Report.Note("rows/s: training rows / the median epoch's wall time (ours: History Elapsed after a 1-epoch warm-up Fit; PyTorch: its " +
                     "epoch loop, first epoch untimed); speedup: against the same side on the fewest threads; epochs: timed, ours/PyTorch.");
         if (torchInfo is not null) Report.Note($"Peer: {torchInfo}");
-        var table = new Table("batch", "threads", "ours rows/s", $"ours vs {t0}t", "PyTorch rows/s", $"PyTorch vs {t0}t", "ours/PyTorch", "epochs", "other load");
+        var table = new Table("batch", "threads", "ours rows/s", $"ours vs {t0}t", "PyTorch rows/s", $"PyTorch vs {t0}t", "ours/PyTorch", "epochs", "other load ours/peer");
         foreach (int batch in batches)
             foreach (int t in threadCounts)
             {
@@ -168,12 +173,12 @@ internal static class ScalingBench
                 table.Add(batch.ToString(CultureInfo.InvariantCulture), t.ToString(CultureInfo.InvariantCulture), Report.Thousands(o), Report.Ratio(o, o1),
                     Report.Thousands(p), Report.Ratio(p, p1), Report.Ratio(o, p),
                     $"{(o is null ? "-" : ov.Epochs.ToString(CultureInfo.InvariantCulture))}/{(p is null ? "-" : pv.Epochs.ToString(CultureInfo.InvariantCulture))}",
-                    ov.Foreign is { } f ? $"{100 * f:F0}%" : "-");
+                    $"{Percent(o is null ? null : ov.Foreign)}/{Percent(p is null ? null : torchForeign.GetValueOrDefault(t))}");
                 Report.Bench("scaling", $"compare/b{batch}/t{t}", ("batch", batch), ("threads", t), ("ours_rows_per_s", o), ("torch_rows_per_s", p),
                     ("ours_speedup", o / o1), ("torch_speedup", p / p1), ("ratio", o / p));
             }
         table.Print();
-        Report.Note("other load: share of the machine's cores used by other processes during our timed Fit.");
+        Report.Note("other load: share of the machine's cores used by other processes during our timed Fit / the peer's process.");
         double? target = t0 == 1 && ours.TryGetValue((TargetBatch, 1), out var one) && ours.TryGetValue((TargetBatch, TargetThreads), out var sixteen)
             ? sixteen.Rps / one.Rps : null;
         string why = threadCounts.Contains(1) && threadCounts.Contains(TargetThreads) ? "its runs were dropped"
@@ -188,6 +193,8 @@ internal static class ScalingBench
         Report.Bench("scaling", "summary", ("seconds", clock.Elapsed.TotalSeconds), ("budget_seconds", budget), ("epochs", planned),
             ("speedup_16t_b512", target), ("target", TargetSpeedup), ("met", target is { } tm ? tm >= TargetSpeedup : null), ("dropped", dropped.Count));
     }
+
+    private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
 
     /// <summary>One Fit with the harness's settings: each epoch's seconds (History Elapsed), the Fit's wall time, rows per epoch.</summary>
     private static (double[] EpochSeconds, double Wall, double Rows) Fit(BenchContext context, int batch, int epochs, int threads, CancellationToken? token)
