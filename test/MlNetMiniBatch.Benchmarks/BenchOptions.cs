@@ -17,7 +17,13 @@ internal sealed class BenchOptions
                                threads per rank, batch 512 and 2048, gradient summed after backward or in buckets during it;
                                and reader, also only when asked for: a row's read cost, the cache read in place against the
                                getters, and a Fit's rows/s with each; and gemmcontext, also only when asked for: the
-                               network's GEMMs on one thread alone, in its passes and in a training cycle
+                               network's GEMMs on one thread alone, in its passes and in a training cycle; and scaling, also only
+                               when asked for: rows/s of ours and PyTorch at each thread count of --thread-list and batch size of
+                               --batches, speedups against the fewest threads (issue 15's sweep for the 16-core device)
+          --thread-list L      scaling: comma-separated thread counts (default 1,2,4,8,16), clipped to the logical cores
+          --batches L          scaling: comma-separated batch sizes (default 128,512,2048)
+          --time-budget S      scaling: seconds the whole section may take, data loading included (default 420); it plans its
+                               epochs to fit, and names what it drops when even the fewest do not (--epochs fixes them)
           --bucket N           mpi: the fewest parameters per gradient bucket of the overlapped cases (default 16384)
           --threads N          threads for training, inference and the peers; GEMM runs at 1 and N (default 2)
           --epochs N           override the epochs of the training section (mpi: epochs per job, the first untimed; default 2)
@@ -43,10 +49,10 @@ internal sealed class BenchOptions
         OpenBLAS first on LD_LIBRARY_PATH when it is installed (override the directory with BENCH_OPENBLAS_DIR).
         """;
 
-    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "mpi", "reader", "gemmcontext" };
+    public static readonly string[] Sections = { "gemm", "train", "stream", "postgres", "infer", "breakdown", "mpi", "reader", "gemmcontext", "scaling" };
 
     /// <summary>Sections left out of a run without --only: diagnostics, and one that starts dozens of mpirun jobs.</summary>
-    private static readonly string[] OnRequest = { "breakdown", "mpi", "reader", "gemmcontext" };
+    private static readonly string[] OnRequest = { "breakdown", "mpi", "reader", "gemmcontext", "scaling" };
 
     public bool Quick { get; private set; }
     public bool Full { get; private set; }
@@ -64,6 +70,27 @@ internal sealed class BenchOptions
     public bool TorchSharp { get; private set; }
     public NeuralNetworkOptimizer BreakdownOptimizer { get; private set; } = NeuralNetworkOptimizer.Sgd;
     public bool Help { get; private set; }
+
+    /// <summary>Thread counts of the scaling section before clipping (--thread-list), null for the default.</summary>
+    public int[]? ThreadListOverride { get; private set; }
+
+    /// <summary>Batch sizes of the scaling section (--batches).</summary>
+    public int[] ScalingBatches { get; private set; } = { 128, 512, 2048 };
+
+    /// <summary>Seconds the scaling section may take (--time-budget).</summary>
+    public double TimeBudgetSeconds { get; private set; } = 420;
+
+    /// <summary>Thread counts of the scaling section (--thread-list, default 1, 2, 4, 8, 16), ascending, without those above
+    /// the logical cores, which are returned as Clipped.</summary>
+    public (int[] Threads, int[] Clipped) ScalingThreads
+    {
+        get
+        {
+            int[] all = ThreadListOverride ?? new[] { 1, 2, 4, 8, 16 };
+            int[] kept = all.Where(t => t <= Environment.ProcessorCount).ToArray();
+            return (kept.Length > 0 ? kept : new[] { 1 }, all.Except(kept).ToArray());
+        }
+    }
 
     /// <summary>Gradient bucket size of the mpi section's overlapped cases.</summary>
     public int MpiBucketSize { get; private set; } = 16384;
@@ -115,6 +142,9 @@ internal sealed class BenchOptions
                         .Select(s => Positive(arg, s)).Distinct().Order().ToArray();
                     if (o.StreamMultiplesOverride.Length == 0) throw new ArgumentException("--stream-multiples needs at least one value.");
                     break;
+                case "--thread-list": o.ThreadListOverride = PositiveList(arg, Value()); break;
+                case "--batches": o.ScalingBatches = PositiveList(arg, Value()); break;
+                case "--time-budget": o.TimeBudgetSeconds = Positive(arg, Value()); break;
                 case "--python": o.Python = Value(); break;
                 case "--optimizer": o.BreakdownOptimizer = OptimizerNamed(Value()); break;
                 case "--no-peers": o.NoPeers = true; break;
@@ -135,6 +165,14 @@ internal sealed class BenchOptions
         "rmsprop" => NeuralNetworkOptimizer.RmsProp,
         _ => throw new ArgumentException($"--optimizer: unknown optimizer '{value}' (sgd, adam or rmsprop)."),
     };
+
+    /// <summary>A comma-separated list of positive integers, distinct and ascending.</summary>
+    private static int[] PositiveList(string option, string value)
+    {
+        int[] list = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => Positive(option, s)).Distinct().Order().ToArray();
+        return list.Length > 0 ? list : throw new ArgumentException($"{option} needs at least one value.");
+    }
 
     private static int Positive(string option, string value) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0

@@ -1,7 +1,7 @@
 // Performance harness of MlNetMiniBatch: GEMM, end-to-end training, streaming memory and inference, each against a
 // reference measured in the same invocation (OpenBLAS through numpy, PyTorch) where one is installed.
 //
-//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown|mpi|reader|gemmcontext] [--threads N] [--full]
+//   dotnet run -c Release --project test/MlNetMiniBatch.Benchmarks -- [--quick] [--only gemm|train|stream|postgres|infer|breakdown|mpi|reader|gemmcontext|scaling] [--threads N] [--full]
 //
 // Output: a table per section, and one line per case 'BENCH {json}' for scripts.
 using System.Diagnostics;
@@ -68,6 +68,7 @@ if (options.Runs("breakdown")) BreakdownBench.Run(context);
 if (options.Runs("mpi")) MpiBench.Run(context);
 if (options.Runs("reader")) ReaderBench.Run(context);
 if (options.Runs("gemmcontext")) GemmContextBench.Run(options);
+if (options.Runs("scaling")) ScalingBench.Run(context, peers);
 
 Targets.Print();
 Console.WriteLine();
