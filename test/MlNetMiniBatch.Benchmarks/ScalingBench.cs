@@ -78,7 +78,8 @@ internal static class ScalingBench
         while (pending.Count > 0)
         {
             // Replan before every run: the most epochs (never more than planned before) that fit what is left of the
-            // budget; at the fewest, keep ours at batch 512 first, then ours at the other batch sizes, then the peer.
+            // budget; at the fewest, keep ours at batch 512 first, then the peer on the fewest threads (every speedup of the
+            // peer is against it), then ours at the other batch sizes, then the peer's other runs.
             double left = budget - clock.Elapsed.TotalSeconds;
             int e = planned;
             while (e > minEpochs && pending.Sum(i => Cost(i, e)) > left) e--;
@@ -87,7 +88,7 @@ internal static class ScalingBench
             {
                 keep.Clear();
                 double room = left;
-                foreach (Item i in pending.OrderBy(i => i.Batch is null ? 2 : i.Batch == TargetBatch ? 0 : 1).ThenBy(i => i.Threads))
+                foreach (Item i in pending.OrderBy(i => i.Batch == TargetBatch ? 0 : i.Batch is null ? (i.Threads == t0 ? 1 : 3) : 2).ThenBy(i => i.Threads))
                     if (Cost(i, e) <= room) { keep.Add(i); room -= Cost(i, e); }
             }
             if (first || e != planned)
