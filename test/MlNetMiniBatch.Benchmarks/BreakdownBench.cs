@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MlNetMiniBatch.Kernels;
+using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Benchmarks;
 
@@ -46,6 +47,7 @@ internal static class BreakdownBench
         var steps = new Table("batch", "threads", "rows/s", "Fit rows/s", "step µs", "reader wait", "gather", "forward", "loss", "backward", "optimizer",
             "other", "reader CPU");
         var pool = new Table("batch", "threads", "batches/step", "publish µs", "own µs", "wait µs", "own items", "fwd GFLOPS", "bwd GFLOPS");
+        Table? layers = null;
         var designs = new Table("batch", "threads", "per-GEMM split rows/s", "batch slices rows/s", "slices / per-GEMM");
         var readers = new Table("batch", "threads", "compute threads gather", "reader gathers", "reader copies in cursor order",
             "compute / reader gathers", "compute / reader copies");
@@ -85,6 +87,8 @@ internal static class BreakdownBench
                 Report.Bench("breakdown", $"b{batch}/t{t}/subnormal", ("parameters", ps), ("gradient", gs), ("state", ss));
                 Add(steps, pool, traffic, batch, t, m, StepCost.For(timers[t].Layout, batch, timers[t].OptimizerStateArrays),
                     t == 1 ? roofOne : roofMany, read.ReaderShuffled, fit);
+                layers ??= BackwardLayerTable(timers[t].Layout);
+                AddBackwardLayers(layers, batch, t, m, timers[t].Layout, t == 1 ? roofOne : roofMany);
                 var slices = sliceEpochs[t].OrderBy(e => e.Wall).ElementAt(sliceEpochs[t].Count / 2);
                 double perGemm = m.Rows / m.Wall, sliced = slices.Rows / slices.Wall;
                 designs.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(sliced), Report.F(sliced / perGemm, 2));
@@ -104,6 +108,10 @@ internal static class BreakdownBench
         Report.Note("Worker pool, caller's view, per step: publishing a batch (and waking workers), running its own items, waiting for " +
                     "the workers' items; 'own items' is the share of items the caller ran itself. GFLOPS count the GEMM arithmetic only.");
         pool.Print();
+        Report.Note("The backward pass layer by layer, from the output down, µs per step (GFLOPS, % of the roof): each layer's weight and " +
+                    "bias gradients (dW = inputᵀ·dZ, then the bias sums on the calling thread), then its input gradient (dX = dZ·Wᵀ with the " +
+                    "activation's derivative), timed between the moments the pass reports to its gradient-ready hook.");
+        layers?.Print();
         Report.Note("Bytes a step must at least stream (each GEMM reads its operands and writes its result once; the optimizer reads the " +
                     "parameters, gradient and momentum and writes parameters and momentum) and the rate that makes, over the time of its part.");
         traffic.Print();
@@ -148,6 +156,39 @@ internal static class BreakdownBench
             ("forward_gflops", forwardGflops), ("backward_gflops", backwardGflops), ("roof_gflops", roof),
             ("model_bytes", cost.ParameterBytes), ("model_stream_bytes", cost.ModelStreamBytes), ("optimizer_bytes", cost.OptimizerBytes),
             ("activation_bytes", cost.ActivationBytes), ("optimizer_gb_per_s", optimizerGbps), ("pass_gb_per_s", passGbps), ("load_average", Machine.LoadAverage));
+    }
+
+    private static Table BackwardLayerTable(NetworkLayout layout)
+    {
+        var columns = new List<string> { "batch", "threads" };
+        for (int l = layout.LayerCount - 1; l >= 0; l--)
+        {
+            columns.Add($"L{l + 1} dW+dB");
+            if (l > 0) columns.Add($"L{l + 1} dX");
+        }
+        return new Table(columns.ToArray());
+    }
+
+    private static void AddBackwardLayers(Table layers, int batch, int threads, StepTimes m, NetworkLayout layout, double roof)
+    {
+        var cells = new List<string> { batch.ToString(), threads.ToString() };
+        var json = new List<(string, object?)> { ("batch", batch), ("threads", threads) };
+        string Cell(double seconds, long multiplyAdds)
+        {
+            double gflops = 2.0 * multiplyAdds * m.Rows / seconds / 1e9;
+            return $"{Report.F(seconds * 1e6 / m.Batches)} ({Report.F(gflops, 0)}, {100 * gflops / roof:F0}%)";
+        }
+        for (int l = layout.LayerCount - 1; l >= 0; l--)
+        {
+            long products = (long)layout.FanIn(l) * layout.FanOut(l);
+            cells.Add(Cell(m.WeightGradient[l], products));
+            json.Add(($"l{l + 1}_weight_gradient_us", m.WeightGradient[l] * 1e6 / m.Batches));
+            if (l == 0) continue;
+            cells.Add(Cell(m.InputGradient[l], products));
+            json.Add(($"l{l + 1}_input_gradient_us", m.InputGradient[l] * 1e6 / m.Batches));
+        }
+        layers.Add(cells.ToArray());
+        Report.Bench("breakdown", $"b{batch}/t{threads}/backward_layers", json.ToArray());
     }
 
     /// <summary>Per step: pool batches, µs publishing, running own items and waiting, and the caller's share of items.</summary>

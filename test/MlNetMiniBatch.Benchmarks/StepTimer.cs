@@ -17,6 +17,10 @@ internal sealed class StepTimes
     public double Wall, Reader, Gather, Forward, Loss, Backward, Optimizer;
     public WorkerPoolTimings.Totals PoolForward, PoolBackward, PoolOptimizer;
 
+    /// <summary>Seconds of the backward pass per layer: its weight and bias gradients, and its input gradient (none for
+    /// the first layer), as the pass tells <see cref="ILayerGradientReady"/>.</summary>
+    public double[] WeightGradient = [], InputGradient = [];
+
     public double Other => Wall - Reader - Gather - Forward - Loss - Backward - Optimizer;
 }
 
@@ -51,6 +55,7 @@ internal sealed class StepTimer
     private readonly MetricsAccumulator _metrics;
     private readonly int _threads, _seed;
     private readonly FeatureCopy _copy;
+    private readonly BackwardClock _clock;
 
     /// <param name="copy">Who copies each batch's cached features.</param>
     public StepTimer(IDataView train, NeuralNetworkOptions options, FeatureCopy copy = FeatureCopy.ComputeThreadsGather)
@@ -71,6 +76,7 @@ internal sealed class StepTimer
         _batch = new Batch(options.BatchSize, Layout.InputSize);
         _nextBatch = new Batch(options.BatchSize, Layout.InputSize);
         _buffers = new LayerBuffers(Layout, options.BatchSize);
+        _clock = new BackwardClock(Layout.LayerCount);
         _logitGradient = new float[options.BatchSize * Layout.OutputSize];
         _metrics = new MetricsAccumulator(task, Layout.OutputSize, TargetScaling.Identity);
     }
@@ -99,6 +105,7 @@ internal sealed class StepTimer
         var poolBackward = default(WorkerPoolTimings.Totals);
         var poolOptimizer = default(WorkerPoolTimings.Totals);
         _metrics.Reset();
+        _clock.Reset();
         long start = Stopwatch.GetTimestamp();
         using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder),
                    _batch, _nextBatch, _options.BatchSize, prefetch: _threads > 1, gather: _copy == FeatureCopy.ReaderGathers))
@@ -122,7 +129,8 @@ internal sealed class StepTimer
                 _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, 0f, _threads);
+                _clock.Start();
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, 0f, _threads, _clock);
                 long t4 = Stopwatch.GetTimestamp();
                 var p3 = WorkerPoolTimings.Read();
                 _optimizer.Step(_parameters, _gradient, _options.EffectiveLearningRate, _threads);
@@ -146,8 +154,48 @@ internal sealed class StepTimer
         (times.Reader, times.Gather, times.Forward, times.Loss, times.Backward, times.Optimizer) =
             (reader / f, gather / f, forward / f, loss / f, backward / f, optimizer / f);
         (times.PoolForward, times.PoolBackward, times.PoolOptimizer) = (poolForward, poolBackward, poolOptimizer);
+        (times.WeightGradient, times.InputGradient) = (_clock.Seconds(_clock.WeightTicks), _clock.Seconds(_clock.InputTicks));
         if (!double.IsFinite(_metrics.MeanLoss))
             throw new InvalidOperationException("The breakdown's training diverged; its timings would mean nothing.");
         return times;
+    }
+
+    /// <summary>Timestamps the backward pass between the moments it reports: a layer's weight gradient final, then its
+    /// input gradient computed.</summary>
+    private sealed class BackwardClock : ILayerGradientReady
+    {
+        private long _last;
+        private int _layer;
+
+        public BackwardClock(int layers) => (WeightTicks, InputTicks) = (new long[layers], new long[layers]);
+
+        public long[] WeightTicks { get; }
+
+        public long[] InputTicks { get; }
+
+        public void Reset()
+        {
+            Array.Clear(WeightTicks);
+            Array.Clear(InputTicks);
+        }
+
+        public void Start() => _last = Stopwatch.GetTimestamp();
+
+        public void LayerReady(int layer)
+        {
+            _layer = layer;
+            WeightTicks[layer] += Lap();
+        }
+
+        public void Advance() => InputTicks[_layer] += Lap();
+
+        public double[] Seconds(long[] ticks) => ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray();
+
+        private long Lap()
+        {
+            long now = Stopwatch.GetTimestamp(), lap = now - _last;
+            _last = now;
+            return lap;
+        }
     }
 }
