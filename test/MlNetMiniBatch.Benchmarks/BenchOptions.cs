@@ -137,11 +137,7 @@ internal sealed class BenchOptions
                 case "--seeds": o.SeedsOverride = Positive(arg, Value()); break;
                 case "--data": o.DataDirectory = Value(); break;
                 case "--cache-dir": o.CacheDirectory = Value(); break;
-                case "--stream-multiples":
-                    o.StreamMultiplesOverride = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(s => Positive(arg, s)).Distinct().Order().ToArray();
-                    if (o.StreamMultiplesOverride.Length == 0) throw new ArgumentException("--stream-multiples needs at least one value.");
-                    break;
+                case "--stream-multiples": o.StreamMultiplesOverride = PositiveList(arg, Value()); break;
                 case "--thread-list": o.ThreadListOverride = PositiveList(arg, Value()); break;
                 case "--batches": o.ScalingBatches = PositiveList(arg, Value()); break;
                 case "--time-budget": o.TimeBudgetSeconds = Positive(arg, Value()); break;

@@ -154,7 +154,7 @@ internal sealed class StepTimer
         (times.Reader, times.Gather, times.Forward, times.Loss, times.Backward, times.Optimizer) =
             (reader / f, gather / f, forward / f, loss / f, backward / f, optimizer / f);
         (times.PoolForward, times.PoolBackward, times.PoolOptimizer) = (poolForward, poolBackward, poolOptimizer);
-        (times.WeightGradient, times.InputGradient) = (_clock.Seconds(_clock.WeightTicks), _clock.Seconds(_clock.InputTicks));
+        (times.WeightGradient, times.InputGradient) = (BackwardClock.Seconds(_clock.WeightTicks), BackwardClock.Seconds(_clock.InputTicks));
         if (!double.IsFinite(_metrics.MeanLoss))
             throw new InvalidOperationException("The breakdown's training diverged; its timings would mean nothing.");
         return times;
@@ -189,7 +189,7 @@ internal sealed class StepTimer
 
         public void Advance() => InputTicks[_layer] += Lap();
 
-        public double[] Seconds(long[] ticks) => ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray();
+        public static double[] Seconds(long[] ticks) => ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray();
 
         private long Lap()
         {
