@@ -10,13 +10,16 @@ namespace MlNetMiniBatch.Kernels;
 internal static unsafe class GemmDriver<TKernel>
     where TKernel : struct, IMicroKernel
 {
-    // kc: one B micro-panel (kc × 32 floats = 32 KiB at 256) stays in L1 while all A micro-panels stream past it.
-    private const int KcMax = 256;
+    // kc: each pass over C adds up to 512 k steps, so a micro-kernel call loads and stores its C tile once per 512
+    // multiply-adds per element. A B micro-panel (≤ 512 × 32 floats = 64 KiB) then streams from L2 rather than staying
+    // in L1, which costs less than the extra passes over C (and an in-place panel, rows a leading dimension apart,
+    // does not stay in L1 anyway).
+    private const int KcMax = 512;
 
-    // mc: the packed A block (≤ 192 × 256 floats = 192 KiB) stays in L2 across all column panels.
-    private const int McMax = 192;
+    // mc: the packed A block (≤ 128 × 512 floats = 256 KiB) and the B block it meets share L2.
+    private const int McMax = 128;
 
-    // nc: the packed B block (≤ 256 × 1024 floats = 1 MiB) stays in L2/L3; the trainer's widths fit in one block.
+    // nc: the packed B block (≤ 512 × 1024 floats = 2 MiB) stays in L2/L3; the trainer's widths fit in one block.
     private const int NcMax = 1024;
 
     // A packed float costs about as much as 8 multiply-adds (measured packing ~0.5 cycle/float, 16 MACs/cycle).

@@ -10,10 +10,10 @@ public sealed class GemmTests
 
     private static readonly int[] OddSizes = [0, 1, 3, 17, 33, 65];
 
-    // Shapes that cross the block boundaries (k > 256, m > 192, n > 1024) or end in ragged tiles.
+    // Shapes that cross the block boundaries (k > 512, m > 128, n > 1024) or end in ragged tiles.
     private static readonly (int M, int N, int K)[] BlockingShapes =
     [
-        (7, 40, 300), (70, 70, 513), (200, 33, 5), (9, 1100, 3), (31, 47, 257), (16, 64, 256),
+        (7, 40, 600), (70, 70, 1025), (200, 33, 5), (9, 1100, 3), (31, 47, 513), (16, 64, 512), (130, 20, 300),
     ];
 
     [TestMethod]
@@ -90,6 +90,7 @@ public sealed class GemmTests
             (false, false, 128, 256, 784), (false, true, 128, 784, 256), (true, false, 784, 256, 128),
             (false, false, 65, 300, 70), (true, true, 300, 20, 50), (false, false, 700, 3, 40),
             (false, false, 1, 300, 784), (true, false, 3, 77, 400), (false, false, 2, 1000, 100),
+            (true, false, 784, 256, 1100), (false, false, 300, 256, 1100),
         ];
         for (int index = 0; index < cases.Length; index++)
         {
