@@ -22,12 +22,18 @@ internal static class BreakdownBench
         Report.Heading($"B. Step breakdown: 784-256-128-10 ReLU, {OptimizerName(options.BreakdownOptimizer)}, shuffled, 1 and {options.Threads} thread(s), " +
                        $"median epoch of {repetitions}");
         _ = context.Train;
+        var beforeRoof = CpuSnapshot.Take();
         double roofOne = FmaRoof.Measure(1, 5);
         double roofMany = options.Threads > 1 ? FmaRoof.Measure(options.Threads, 5) : roofOne;
-        Report.Note($"FMA roof {Report.F(roofOne, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {options.Threads}; L2 {Machine.CacheSize(2)}, " +
-                    $"L3 {Machine.CacheSize(3)}; load average {Machine.LoadAverage}");
+        // Another process once made the two-thread roof read as one core's, and every share of it above 100%: say how
+        // much of the cores others took while the roof was measured.
+        double? roofForeign = beforeRoof.ForeignShare(CpuSnapshot.Take());
+        Report.Note($"FMA roof {Report.F(roofOne, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {options.Threads} " +
+                    $"(other processes used {(roofForeign is { } f ? $"{100 * f:F0}%" : "?")} of the cores meanwhile" +
+                    (roofForeign > 0.1 ? ": the roof is low and every share of it high by about that much or more" : "") +
+                    $"); L2 {Machine.CacheSize(2)}, L3 {Machine.CacheSize(3)}; load average {Machine.LoadAverage}");
         Report.Bench("breakdown", "roof", ("gflops_1", roofOne), ("gflops_n", roofMany), ("threads", options.Threads),
-            ("l2", Machine.CacheSize(2)), ("l3", Machine.CacheSize(3)), ("load_average", Machine.LoadAverage));
+            ("l2", Machine.CacheSize(2)), ("l3", Machine.CacheSize(3)), ("load_average", Machine.LoadAverage), ("foreign_cpu_share", roofForeign));
         if (!WorkerPoolTimings.Enabled)
             Report.Note("Worker-pool timing is off (the switch was not set before the pool first ran); its columns are blank.");
 
