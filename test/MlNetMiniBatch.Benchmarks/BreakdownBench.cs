@@ -23,14 +23,12 @@ internal static class BreakdownBench
                        $"median epoch of {repetitions}");
         _ = context.Train;
         var beforeRoof = CpuSnapshot.Take();
-        double roofOne = FmaRoof.Measure(1, 5);
-        double roofMany = options.Threads > 1 ? FmaRoof.Measure(options.Threads, 5) : roofOne;
-        // Another process once made the two-thread roof read as one core's, and every share of it above 100%: say how
-        // much of the cores others took while the roof was measured.
+        var (roofOne, roofMany) = FmaRoof.MeasureWithRetry(options.Threads, 5, out string? roofNote);
         double? roofForeign = beforeRoof.ForeignShare(CpuSnapshot.Take());
         Report.Note($"FMA roof {Report.F(roofOne, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {options.Threads} " +
                     $"(other processes used {(roofForeign is { } f ? $"{100 * f:F0}%" : "?")} of the cores meanwhile" +
                     (roofForeign > 0.1 ? ": the roof is low and every share of it high by about that much or more" : "") +
+                    (roofNote is null ? "" : $"; {roofNote}") +
                     $"); L2 {Machine.CacheSize(2)}, L3 {Machine.CacheSize(3)}; load average {Machine.LoadAverage}");
         Report.Bench("breakdown", "roof", ("gflops_1", roofOne), ("gflops_n", roofMany), ("threads", options.Threads),
             ("l2", Machine.CacheSize(2)), ("l3", Machine.CacheSize(3)), ("load_average", Machine.LoadAverage), ("foreign_cpu_share", roofForeign));
