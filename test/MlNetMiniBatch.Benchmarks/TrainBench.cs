@@ -29,7 +29,7 @@ internal static class TrainBench
     private static double? TorchSharpTargetRatio(int batch) => batch is 128 or 512 ? 1.0 : null;
 
     private sealed record RunResult(int Batch, bool Noise, double RowsPerSecond, double MedianEpochRowsPerSecond, double Seconds,
-        long Rows, double Accuracy, double FitSeconds, double? ForeignShare);
+        long Rows, double Accuracy, double FitSeconds, double? ForeignShare, IReadOnlyList<double> LaterEpochs);
 
     public static void Run(BenchContext context, Peers peers)
     {
@@ -90,6 +90,7 @@ internal static class TrainBench
                 else if (r.Text("kind") == "train" && r.Number("batch") is { } b && r.Number("rows_per_s") is { } rps && r.Number("test_accuracy") is { } acc)
                 {
                     torch[(int)b] = (rps, acc, foreign);
+                    samples[(int)b].TorchLaterEpochs.AddRange(LaterEpochs(r));
                     Report.Bench("train", $"torch/b{(int)b}", ("batch", (int)b), ("epochs", epochs), ("threads", threads),
                         ("rows_per_s", rps), ("test_accuracy", acc), ("seconds", r.Number("seconds")), ("foreign_cpu_share", foreign));
                 }
@@ -100,7 +101,10 @@ internal static class TrainBench
         // machine move by 10-30%), accuracies the means (one seed's accuracy moves by 1-2 points).
         int seeds = options.Seeds;
         foreach (RunResult run in ours.Where(r => !r.Noise))
+        {
             samples[run.Batch].Add(run.RowsPerSecond, run.Accuracy, torch.TryGetValue(run.Batch, out var t) ? t : null);
+            samples[run.Batch].OursLaterEpochs.AddRange(run.LaterEpochs);
+        }
         if (seeds > 1)
             RepeatSeeds(context, peers, samples, seeds, epochs, threads, missing is null, sharp);
         for (int i = 0; i < ours.Count; i++)
@@ -141,6 +145,7 @@ internal static class TrainBench
         }
         table.Print();
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
+        PrintSteadyState(samples, threads);
         if (threads != 1)
             PrintScaling(samples, seeds, threads);
         if (sharp is not null)
@@ -193,6 +198,10 @@ internal static class TrainBench
         public List<double> TorchRps { get; } = new();
         public List<double> TorchAcc { get; } = new();
 
+        /// <summary>Rows/s of every run's epochs after its first: the steady state, without either side's warm-up.</summary>
+        public List<double> OursLaterEpochs { get; } = new();
+        public List<double> TorchLaterEpochs { get; } = new();
+
         /// <summary>Ours at 1 thread, when the section runs on more.</summary>
         public List<double> SingleRps { get; } = new();
         public List<double> SingleAcc { get; } = new();
@@ -242,9 +251,10 @@ internal static class TrainBench
             Report.Note($"seed {seed} of {seeds} ...");
             foreach (int batch in BatchSizes)
             {
-                var (rowsPerSecond, accuracy) = FitSeed(context, batch, epochs, threads, seed);
+                var (rowsPerSecond, accuracy, laterEpochs) = FitSeed(context, batch, epochs, threads, seed);
                 samples[batch].OursRps.Add(rowsPerSecond);
                 samples[batch].OursAcc.Add(accuracy);
+                samples[batch].OursLaterEpochs.AddRange(laterEpochs);
                 Report.Bench("train", $"ours/b{batch}/seed{seed}", ("batch", batch), ("seed", seed), ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
             }
             if (withPeer)
@@ -255,13 +265,14 @@ internal static class TrainBench
                         && samples.TryGetValue((int)b, out var sample))
                     {
                         sample.AddTorch(rps, acc);
+                        sample.TorchLaterEpochs.AddRange(LaterEpochs(r));
                         Report.Bench("train", $"torch/b{(int)b}/seed{seed}", ("batch", (int)b), ("seed", seed), ("rows_per_s", rps), ("test_accuracy", acc));
                     }
             }
             if (threads != 1)
                 foreach (int batch in BatchSizes)
                 {
-                    var (rowsPerSecond, accuracy) = FitSeed(context, batch, epochs, threads: 1, seed);
+                    var (rowsPerSecond, accuracy, _) = FitSeed(context, batch, epochs, threads: 1, seed);
                     samples[batch].AddSingle(rowsPerSecond, accuracy);
                     Report.Bench("train", $"ours/b{batch}/t1/seed{seed}", ("batch", batch), ("seed", seed), ("threads", 1),
                         ("rows_per_s", rowsPerSecond), ("test_accuracy", accuracy));
@@ -273,14 +284,14 @@ internal static class TrainBench
     }
 
     /// <summary>One timed Fit of ours with the section's settings and <paramref name="seed"/>: rows/s over its epochs and test accuracy.</summary>
-    private static (double RowsPerSecond, double Accuracy) FitSeed(BenchContext context, int batch, int epochs, int threads, int seed)
+    private static (double RowsPerSecond, double Accuracy, IReadOnlyList<double> LaterEpochs) FitSeed(BenchContext context, int batch, int epochs, int threads, int seed)
     {
         NeuralNetworkOptions options = context.TrainerOptions(batch, epochs, threads);
         options.Seed = seed;
         var model = context.ML.MulticlassClassification.Trainers.NeuralNetwork(options).Fit(context.Train);
         double accuracy = context.ML.MulticlassClassification.Evaluate(model.Transform(context.Test)).MicroAccuracy;
         double rowsPerSecond = model.Model.History.Sum(h => h.Rows) / model.Model.History.Sum(h => h.Elapsed.TotalSeconds);
-        return (rowsPerSecond, accuracy);
+        return (rowsPerSecond, accuracy, LaterEpochs(model.Model.History));
     }
 
     /// <summary>The TorchSharp peer's samples, per batch size and thread count.</summary>
@@ -432,6 +443,28 @@ internal static class TrainBench
 
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
 
+    /// <summary>The same runs without their first epochs. Each PyTorch run is a fresh process whose first epoch also
+    /// warms up its allocator and thread pool (about 20% slower at batch 512 here), while ours run in a warm process; the
+    /// targets above count every epoch, as a user's run would, and this shows how much of the ratio the warm-up is.</summary>
+    private static void PrintSteadyState(Dictionary<int, SeedSamples> samples, int threads)
+    {
+        if (samples.Values.All(s => s.OursLaterEpochs.Count == 0 || s.TorchLaterEpochs.Count == 0))
+            return;
+        var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch");
+        foreach (int batch in BatchSizes)
+        {
+            SeedSamples s = samples[batch];
+            if (s.OursLaterEpochs.Count == 0 || s.TorchLaterEpochs.Count == 0) continue;
+            double ours = Stats.Median(s.OursLaterEpochs), peer = Stats.Median(s.TorchLaterEpochs);
+            table.Add(batch.ToString(CultureInfo.InvariantCulture), Report.Thousands(ours), Report.Thousands(peer), Report.Ratio(ours, peer));
+            Report.Bench("train", $"steady/b{batch}", ("batch", batch), ("threads", threads), ("ours_rows_per_s", ours), ("torch_rows_per_s", peer),
+                ("ratio", ours / peer), ("ours_epochs", s.OursLaterEpochs.Count), ("torch_epochs", s.TorchLaterEpochs.Count));
+        }
+        Console.WriteLine();
+        Report.Note($"Steady state, {threads} threads: the median over every run's epochs after its first (the runs above).");
+        table.Print();
+    }
+
     private static RunResult TrainOurs(BenchContext context, int batch, bool noise, int epochs, int threads)
     {
         MLContext ml = context.ML;
@@ -456,6 +489,20 @@ internal static class TrainBench
             ("measure_gradient_noise", noise), ("rows_per_s", rows / seconds), ("median_epoch_rows_per_s", medianEpoch), ("rows", rows),
             ("seconds", seconds), ("fit_seconds", fitSeconds), ("test_accuracy", accuracy), ("foreign_cpu_share", foreign),
             ("data", context.DataKind));
-        return new RunResult(batch, noise, rows / seconds, medianEpoch, seconds, rows, accuracy, fitSeconds, foreign);
+        return new RunResult(batch, noise, rows / seconds, medianEpoch, seconds, rows, accuracy, fitSeconds, foreign, LaterEpochs(history));
+    }
+
+    /// <summary>Rows/s of every epoch of a Fit after its first.</summary>
+    private static IReadOnlyList<double> LaterEpochs(IReadOnlyList<EpochSummary> history) =>
+        history.Skip(1).Select(h => h.Rows / h.Elapsed.TotalSeconds).ToList();
+
+    /// <summary>Rows/s of every epoch of a peer's run after its first, from its epoch_seconds (each epoch is all the rows).</summary>
+    private static IReadOnlyList<double> LaterEpochs(JsonElement run)
+    {
+        if (!run.TryGetProperty("epoch_seconds", out JsonElement times) || times.ValueKind != JsonValueKind.Array
+            || run.Number("rows") is not { } rows || run.Number("epochs") is not { } epochs || epochs < 1)
+            return [];
+        return times.EnumerateArray().Skip(1).Where(t => t.ValueKind == JsonValueKind.Number && t.GetDouble() > 0)
+            .Select(t => rows / epochs / t.GetDouble()).ToList();
     }
 }
