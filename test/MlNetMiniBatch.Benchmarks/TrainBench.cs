@@ -444,8 +444,8 @@ internal static class TrainBench
     private static string Percent(double? share) => share is { } f ? $"{100 * f:F0}%" : "-";
 
     /// <summary>The same runs without their first epochs. Each PyTorch run is a fresh process whose first epoch also
-    /// warms up its allocator and thread pool (about 20% slower at batch 512 here), while ours run in a warm process; the
-    /// targets above count every epoch, as a user's run would, and this shows how much of the ratio the warm-up is.</summary>
+    /// warms up its allocator and thread pool, while ours run in a warm process; the targets above count every epoch, as a
+    /// user's run would, and this shows how much of the ratio the warm-up is.</summary>
     private static void PrintSteadyState(Dictionary<int, SeedSamples> samples, int threads)
     {
         if (samples.Values.All(s => s.OursLaterEpochs.Count == 0 || s.TorchLaterEpochs.Count == 0))

@@ -25,9 +25,8 @@ internal static unsafe class GemmDriver<TKernel>
     // A packed float costs about as much as 8 multiply-adds (measured packing ~0.5 cycle/float, 16 MACs/cycle).
     private const long PackWeight = 8;
 
-    // Alternating 1-epoch training runs at batch 512 (2 threads, reader thread on): 136-140k rows/s with 4 row items
-    // per thread against 125-135k with one; without the reader 1-2% slower. Below 8M multiply-adds (batch 32) it
-    // does not pay.
+    // Row splits of large products go out as 4 items per thread (see Multiply): measured faster in training at batch
+    // 128 and 512 than one item per thread. Below 8M multiply-adds (batch 32) it does not pay.
     private const int ItemsPerThread = 4;
     private const long FineSplitMultiplyAdds = 8L << 20;
 
@@ -67,8 +66,9 @@ internal static unsafe class GemmDriver<TKernel>
 
             // Large row splits go out as several items per thread, claimed as threads come free: a thread descheduled
             // for a while (by the batch reader, or another process) then leaves its later items to the others instead
-            // of making them wait for it at the end. Row items over an untransposed B cost nothing extra (each packs only
-            // its own rows of A, and B is read in place); others would each pack a whole operand, so stay one per thread.
+            // of making them wait for it at the end. Row items over an untransposed B cost little extra (each packs only
+            // its own rows of A and reads B in place, streaming it from L2 once more per item); others would each pack a
+            // whole operand, so stay one per thread.
             if (!splitColumns && !g.TransposeB && (long)g.M * g.N * g.K >= FineSplitMultiplyAdds && rowPanels >= threads * ItemsPerThread)
             {
                 parts = threads * ItemsPerThread;
