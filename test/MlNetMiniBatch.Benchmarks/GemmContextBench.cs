@@ -34,9 +34,8 @@ internal static unsafe class GemmContextBench
         int threads = options.Threads;
         Report.Heading($"G. GEMM in context: 784-256-128-10 ReLU, 1 thread{(threads > 1 ? $" and {threads}" : "")}, random rows, µs per pass, median of {rounds} alternating rounds");
         var (roof, roofMany) = FmaRoof.MeasureWithRetry(threads, 5, out string? roofNote);
-        if (roofNote is not null)
-            Report.Note($"FMA roof: {roofNote}.");
-        Report.Note($"FMA roof {Report.F(roof, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {threads}; L2 {Machine.CacheSize(2)}; load average {Machine.LoadAverage}");
+        Report.Note($"FMA roof {Report.F(roof, 0)} GFLOPS on 1 thread, {Report.F(roofMany, 0)} on {threads}" + (roofNote is null ? "" : $" ({roofNote})") +
+                    $"; L2 {Machine.CacheSize(2)}; load average {Machine.LoadAverage}");
         var table = new Table("batch", "threads", "condition", "forward µs", "fwd GFLOPS", "backward µs", "bwd GFLOPS", "L1 GEMM µs", "L1 GFLOPS",
             "fastest fwd / bwd / L1 µs");
         foreach (int batch in BatchSizes)

@@ -448,13 +448,13 @@ internal static class TrainBench
     /// user's run would, and this shows how much of the ratio the warm-up is.</summary>
     private static void PrintSteadyState(Dictionary<int, SeedSamples> samples, int threads)
     {
-        if (samples.Values.All(s => s.OursLaterEpochs.Count == 0 || s.TorchLaterEpochs.Count == 0))
+        var measured = BatchSizes.Where(b => samples[b].OursLaterEpochs.Count > 0 && samples[b].TorchLaterEpochs.Count > 0).ToList();
+        if (measured.Count == 0)
             return;
         var table = new Table("batch", "ours rows/s", "PyTorch rows/s", "ours/PyTorch");
-        foreach (int batch in BatchSizes)
+        foreach (int batch in measured)
         {
             SeedSamples s = samples[batch];
-            if (s.OursLaterEpochs.Count == 0 || s.TorchLaterEpochs.Count == 0) continue;
             double ours = Stats.Median(s.OursLaterEpochs), peer = Stats.Median(s.TorchLaterEpochs);
             table.Add(batch.ToString(CultureInfo.InvariantCulture), Report.Thousands(ours), Report.Thousands(peer), Report.Ratio(ours, peer));
             Report.Bench("train", $"steady/b{batch}", ("batch", batch), ("threads", threads), ("ours_rows_per_s", ours), ("torch_rows_per_s", peer),
