@@ -52,7 +52,7 @@ internal static class BreakdownBench
             "other", "reader CPU");
         var pool = new Table("batch", "threads", "batches/step", "publish µs", "own µs", "wait µs", "own items", "fwd GFLOPS", "bwd GFLOPS");
         Table? layers = null;
-        var designs = new Table("batch", "threads", "per-GEMM split rows/s", "batch slices rows/s", "slices / per-GEMM");
+        var designs = new Table("batch", "threads", "trainer rows/s", "whole-pass slices rows/s", "whole-pass slices / trainer");
         var readers = new Table("batch", "threads", "compute threads gather", "reader gathers", "reader copies in cursor order",
             "compute / reader gathers", "compute / reader copies");
         var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
@@ -94,14 +94,14 @@ internal static class BreakdownBench
                 layers ??= BackwardLayerTable(timers[t].Layout);
                 AddBackwardLayers(layers, batch, t, m, timers[t].Layout, t == 1 ? roofOne : roofMany);
                 var slices = sliceEpochs[t].OrderBy(e => e.Wall).ElementAt(sliceEpochs[t].Count / 2);
-                double perGemm = m.Rows / m.Wall, sliced = slices.Rows / slices.Wall;
-                designs.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(sliced), Report.F(sliced / perGemm, 2));
-                Report.Bench("breakdown", $"b{batch}/t{t}/design", ("per_gemm_rows_per_s", perGemm), ("slices_rows_per_s", sliced));
+                double trainer = m.Rows / m.Wall, sliced = slices.Rows / slices.Wall;
+                designs.Add(batch.ToString(), t.ToString(), Report.Thousands(trainer), Report.Thousands(sliced), Report.F(sliced / trainer, 2));
+                Report.Bench("breakdown", $"b{batch}/t{t}/design", ("trainer_rows_per_s", trainer), ("whole_pass_slices_rows_per_s", sliced));
                 double RowsPerSecond(List<StepTimes> e) { var m = e.OrderBy(x => x.Wall).ElementAt(e.Count / 2); return m.Rows / m.Wall; }
                 double readerCopies = RowsPerSecond(copyEpochs[t]), readerGathers = RowsPerSecond(readerGatherEpochs[t]);
-                readers.Add(batch.ToString(), t.ToString(), Report.Thousands(perGemm), Report.Thousands(readerGathers), Report.Thousands(readerCopies),
-                    Report.F(perGemm / readerGathers, 2), Report.F(perGemm / readerCopies, 2));
-                Report.Bench("breakdown", $"b{batch}/t{t}/feature_copy", ("compute_gather_rows_per_s", perGemm),
+                readers.Add(batch.ToString(), t.ToString(), Report.Thousands(trainer), Report.Thousands(readerGathers), Report.Thousands(readerCopies),
+                    Report.F(trainer / readerGathers, 2), Report.F(trainer / readerCopies, 2));
+                Report.Bench("breakdown", $"b{batch}/t{t}/feature_copy", ("compute_gather_rows_per_s", trainer),
                     ("reader_gathers_rows_per_s", readerGathers), ("reader_copies_rows_per_s", readerCopies));
             }
         }
@@ -114,14 +114,17 @@ internal static class BreakdownBench
         pool.Print();
         Report.Note("The backward pass layer by layer, from the output down, µs per step (GFLOPS, % of the roof): each layer's weight and " +
                     "bias gradients (dW = inputᵀ·dZ, then the bias sums on the calling thread), then its input gradient (dX = dZ·Wᵀ with the " +
-                    "activation's derivative), timed between the moments the pass reports to its gradient-ready hook.");
+                    "activation's derivative), timed between the moments the pass reports to its gradient-ready hook. Where each thread " +
+                    "gets RowSlices.MinRows rows or more, the input gradients of all layers run first, each thread down its own rows; '-' marks a kind of pass that ran in under half the steps (a short last batch).");
         layers?.Print();
         Report.Note("Bytes a step must at least stream (each GEMM reads its operands and writes its result once; the optimizer reads the " +
                     "parameters, gradient and momentum and writes parameters and momentum) and the rate that makes, over the time of its part.");
         traffic.Print();
-        Report.Note("Two ways to use the threads, the same epochs alternating: the trainer's split of every GEMM and of the step, and a " +
-                    "prototype (SliceParallelTimer) where each thread runs a slice of the batch through forward and backward alone, the " +
-                    "slices' gradients are summed once and the step is split: three dispatches per step instead of nine.");
+        Report.Note("Two ways to use the threads, the same epochs alternating: the trainer's (row slices for the forward pass and the input " +
+                    "gradients where each thread gets RowSlices.MinRows rows, each weight gradient and the step split across the threads; " +
+                    "every product split below that), and a prototype (SliceParallelTimer) where each thread also forms its slice's weight " +
+                    "gradients alone, the slices' gradients are summed once and the step is split: three dispatches per step instead of six, " +
+                    "but bits that depend on the thread count.");
         designs.Print();
         Report.Note("Who copies a batch's cached features, rows/s, the same epochs alternating: the compute threads together before the " +
                     "forward pass; the reader thread, once it has noted the batch's cache rows, prefetching the next row; or the reader thread " +
@@ -164,7 +167,7 @@ internal static class BreakdownBench
 
     private static Table BackwardLayerTable(NetworkLayout layout)
     {
-        var columns = new List<string> { "batch", "threads" };
+        var columns = new List<string> { "batch", "threads", "all dX, row slices" };
         for (int l = layout.LayerCount - 1; l >= 0; l--)
         {
             columns.Add($"L{l + 1} dW+dB");
@@ -177,19 +180,26 @@ internal static class BreakdownBench
     {
         var cells = new List<string> { batch.ToString(), threads.ToString() };
         var json = new List<(string, object?)> { ("batch", batch), ("threads", threads) };
-        string Cell(double seconds, long multiplyAdds)
+        // Over the passes of each kind: a short last batch may run unsliced in an epoch of sliced passes.
+        int unsliced = m.Batches - m.SlicedPasses;
+        string Cell(double seconds, long multiplyAdds, int passes)
         {
-            double gflops = 2.0 * multiplyAdds * m.Rows / seconds / 1e9;
-            return $"{Report.F(seconds * 1e6 / m.Batches)} ({Report.F(gflops, 0)}, {100 * gflops / roof:F0}%)";
+            if (2 * passes < m.Batches)
+                return "-";
+            double gflops = 2.0 * multiplyAdds * (passes == m.Batches ? m.Rows : (long)passes * batch) / seconds / 1e9;
+            return $"{Report.F(seconds * 1e6 / passes)} ({Report.F(gflops, 0)}, {100 * gflops / roof:F0}%)";
         }
+        long inputProducts = Enumerable.Range(1, layout.LayerCount - 1).Sum(l => (long)layout.FanIn(l) * layout.FanOut(l));
+        cells.Add(Cell(m.SlicedInputGradients, inputProducts, m.SlicedPasses));
+        json.Add(("sliced_input_gradients_us", m.SlicedPasses > 0 ? m.SlicedInputGradients * 1e6 / m.SlicedPasses : null));
         for (int l = layout.LayerCount - 1; l >= 0; l--)
         {
             long products = (long)layout.FanIn(l) * layout.FanOut(l);
-            cells.Add(Cell(m.WeightGradient[l], products));
+            cells.Add(Cell(m.WeightGradient[l], products, m.Batches));
             json.Add(($"l{l + 1}_weight_gradient_us", m.WeightGradient[l] * 1e6 / m.Batches));
             if (l == 0) continue;
-            cells.Add(Cell(m.InputGradient[l], products));
-            json.Add(($"l{l + 1}_input_gradient_us", m.InputGradient[l] * 1e6 / m.Batches));
+            cells.Add(Cell(m.InputGradient[l], products, unsliced));
+            json.Add(($"l{l + 1}_input_gradient_us", unsliced > 0 ? m.InputGradient[l] * 1e6 / unsliced : null));
         }
         layers.Add(cells.ToArray());
         Report.Bench("breakdown", $"b{batch}/t{threads}/backward_layers", json.ToArray());

@@ -10,12 +10,13 @@ using MlNetMiniBatch.Training;
 namespace MlNetMiniBatch.Benchmarks;
 
 /// <summary>
-/// A prototype of the other way to use several cores, for <see cref="BreakdownBench"/> to measure against the
-/// trainer's per-GEMM split: each thread takes a contiguous slice of the batch through the whole forward pass, loss
-/// and backward pass on one thread, with its own buffers and gradient; the slices' gradients are then summed in a
-/// fixed order, split by parameter range, and the optimizer step is split as the trainer splits it. Three dispatches
-/// per step instead of one per GEMM (eight for two hidden layers) plus the step's. The same data, order, network,
-/// loss and optimizer as <see cref="StepTimer"/>; no metrics besides the loss, no dropout, no L2.
+/// A prototype of whole-pass slices, for <see cref="BreakdownBench"/> to measure against the trainer: each thread takes
+/// a contiguous slice of the batch through the whole forward pass, loss and backward pass on one thread, its weight
+/// gradients included, with its own buffers and gradient; the slices' gradients are then summed in a fixed order, split
+/// by parameter range, and the optimizer step is split as the trainer splits it. Three dispatches per step. (The
+/// trainer slices only the row-independent parts, <see cref="RowSlices"/>, so that a weight's gradient stays one sum
+/// over all rows in row order, the same bits on any number of threads.) The same data, order, network, loss and
+/// optimizer as <see cref="StepTimer"/>; no metrics besides the loss, no dropout, no L2.
 /// </summary>
 internal sealed class SliceParallelTimer
 {

@@ -18,8 +18,14 @@ internal sealed class StepTimes
     public WorkerPoolTimings.Totals PoolForward, PoolBackward, PoolOptimizer;
 
     /// <summary>Seconds of the backward pass per layer: its weight and bias gradients, and its input gradient (none for
-    /// the first layer), as the pass tells <see cref="ILayerGradientReady"/>.</summary>
+    /// the first layer), as the pass tells <see cref="ILayerGradientReady"/>. When the input gradients ran first as row
+    /// slices (<see cref="RowSlices"/>), all layers' together are <see cref="SlicedInputGradients"/> instead.</summary>
     public double[] WeightGradient = [], InputGradient = [];
+
+    public double SlicedInputGradients;
+
+    /// <summary>Backward passes whose input gradients ran as row slices (a short last batch may not).</summary>
+    public int SlicedPasses;
 
     public double Other => Wall - Reader - Gather - Forward - Loss - Backward - Optimizer;
 }
@@ -155,13 +161,14 @@ internal sealed class StepTimer
             (reader / f, gather / f, forward / f, loss / f, backward / f, optimizer / f);
         (times.PoolForward, times.PoolBackward, times.PoolOptimizer) = (poolForward, poolBackward, poolOptimizer);
         (times.WeightGradient, times.InputGradient) = (BackwardClock.Seconds(_clock.WeightTicks), BackwardClock.Seconds(_clock.InputTicks));
+        (times.SlicedInputGradients, times.SlicedPasses) = ((double)_clock.SlicedInputTicks / Stopwatch.Frequency, _clock.SlicedPasses);
         if (!double.IsFinite(_metrics.MeanLoss))
             throw new InvalidOperationException("The breakdown's training diverged; its timings would mean nothing.");
         return times;
     }
 
     /// <summary>Timestamps the backward pass between the moments it reports: a layer's weight gradient final, then its
-    /// input gradient computed.</summary>
+    /// input gradient computed; or, in a sliced pass, all input gradients computed before the first layer is reported.</summary>
     private sealed class BackwardClock : ILayerGradientReady
     {
         private long _last;
@@ -173,13 +180,22 @@ internal sealed class StepTimer
 
         public long[] InputTicks { get; }
 
+        public long SlicedInputTicks { get; private set; }
+
+        public int SlicedPasses { get; private set; }
+
         public void Reset()
         {
             Array.Clear(WeightTicks);
             Array.Clear(InputTicks);
+            (SlicedInputTicks, SlicedPasses) = (0, 0);
         }
 
-        public void Start() => _last = Stopwatch.GetTimestamp();
+        public void Start()
+        {
+            _layer = -1;
+            _last = Stopwatch.GetTimestamp();
+        }
 
         public void LayerReady(int layer)
         {
@@ -187,7 +203,16 @@ internal sealed class StepTimer
             WeightTicks[layer] += Lap();
         }
 
-        public void Advance() => InputTicks[_layer] += Lap();
+        public void Advance()
+        {
+            if (_layer < 0)
+            {
+                SlicedInputTicks += Lap();
+                SlicedPasses++;
+            }
+            else
+                InputTicks[_layer] += Lap();
+        }
 
         public static double[] Seconds(long[] ticks) => ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray();
 

@@ -6,7 +6,8 @@ internal interface ILayerGradientReady
 {
     void LayerReady(int layer);
 
-    /// <summary>Called between the two matrix products of each layer below the output layer: a moment for the started
-    /// reductions to advance, since MPI makes progress only inside its calls.</summary>
+    /// <summary>Called between the two matrix products of each layer below the output layer, or, when the input
+    /// gradients of all layers run first as row slices, once after them: a moment for the started reductions to advance,
+    /// since MPI makes progress only inside its calls.</summary>
     void Advance();
 }

@@ -3,8 +3,8 @@ using MlNetMiniBatch.Kernels;
 namespace MlNetMiniBatch.Network;
 
 /// <summary>
-/// Per-batch scratch memory of a forward and backward pass: each layer's pre-activation z and activation f(z),
-/// and two ping-pong buffers for the gradients flowing down. Sized by batch capacity and layer widths only,
+/// Per-batch scratch memory of a forward and backward pass: each layer's pre-activation z, activation f(z) and
+/// gradient dZ (the loss's gradient with respect to z). Sized by batch capacity and layer widths only,
 /// allocated once and reused for every batch. Each buffer starts on a cache line (<see cref="AlignedFloats"/>): they are
 /// the GEMMs' outputs, and the backward pass reads the gradients in place as an operand.
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class LayerBuffers
     private AlignedFloats[] _activations = [];
     private AlignedFloats[] _dropoutMasks = [];
     private AlignedFloats[] _droppedOutputs = [];
-    private readonly AlignedFloats[] _gradientScratch = new AlignedFloats[2];
+    private AlignedFloats[] _layerGradients = [];
 
     public LayerBuffers(NetworkLayout layout, int capacity)
     {
@@ -33,18 +33,15 @@ internal sealed class LayerBuffers
         int layers = _layout.LayerCount;
         _preActivations = new AlignedFloats[layers];
         _activations = new AlignedFloats[layers];
+        _layerGradients = new AlignedFloats[layers];
         for (int l = 0; l < layers; l++)
         {
             _preActivations[l] = new AlignedFloats(rows * _layout.FanOut(l));
             _activations[l] = l < layers - 1 ? new AlignedFloats(rows * _layout.FanOut(l)) : _preActivations[l];
+            _layerGradients[l] = new AlignedFloats(rows * _layout.FanOut(l));
         }
         if (HasDropout)
             AllocateDropout(rows);
-        // The backward pass stops at the first layer's weights and never forms a gradient of the input, so the
-        // input's width (2^25 for hashed n-grams) does not size the scratch.
-        int gradientWidth = _layout.Sizes.Skip(1).Max();
-        _gradientScratch[0] = new AlignedFloats(rows * gradientWidth);
-        _gradientScratch[1] = new AlignedFloats(rows * gradientWidth);
         Capacity = rows;
     }
 
@@ -84,5 +81,7 @@ internal sealed class LayerBuffers
 
     public Span<float> Activation(int layer, int rows) => _activations[layer].Span(rows * _layout.FanOut(layer));
 
-    public Span<float> GradientScratch(int which, int length) => _gradientScratch[which].Span(length);
+    /// <summary>dZ of a layer. Every layer keeps its own, rather than two buffers taking turns down the layers, so that
+    /// the input gradients of all layers can be formed before any weight gradient (<see cref="RowSlices"/>).</summary>
+    public Span<float> LayerGradient(int layer, int rows) => _layerGradients[layer].Span(rows * _layout.FanOut(layer));
 }

@@ -7,8 +7,9 @@ namespace MlNetMiniBatch.Network;
 /// Forward and backward passes of a stack of dense layers over a batch held row-major in spans.
 /// Hidden layers apply <see cref="Activation"/>; the last layer is linear (its logits go to the task's <see cref="Tasks.TrainingTask.Loss"/>).
 /// The class holds no parameters: they are passed in, so training, scoring and gradient checks share this code.
+/// Results are the same bits on any number of threads.
 /// </summary>
-internal sealed class MultilayerPerceptron
+internal sealed unsafe class MultilayerPerceptron
 {
     public MultilayerPerceptron(NetworkLayout layout, NeuralNetworkActivation activation)
     {
@@ -30,20 +31,44 @@ internal sealed class MultilayerPerceptron
         if (dropout > 0)
             buffers.EnableDropout();
         buffers.EnsureCapacity(rows);
-        var layerInput = input;
+        input = input.Slice(0, rows * Layout.InputSize);
+        int slices = RowSlices.Count(rows, threads);
+        if (slices > 1)
+        {
+            fixed (float* p = parameters)
+            fixed (float* x = input)
+            {
+                var pass = new RowSlices.SlicedPass
+                {
+                    Parameters = p, ParameterCount = parameters.Length, Input = x, Rows = rows, Dropout = dropout, DropoutSeed = dropoutSeed,
+                };
+                RowSlices.Run(this, buffers, in pass, slices);
+            }
+        }
+        else
+        {
+            ForwardRows(parameters, input, rows, 0, rows, buffers, threads, dropout, dropoutSeed);
+        }
+        return buffers.PreActivation(Layout.LayerCount - 1, rows);
+    }
+
+    /// <summary>The forward pass of rows [first, first + count) of a batch of <paramref name="rows"/>.</summary>
+    internal void ForwardRows(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, int first, int count, LayerBuffers buffers,
+        int threads, float dropout, ulong dropoutSeed)
+    {
+        var layerInput = input.Slice(first * Layout.InputSize, count * Layout.InputSize);
         for (int l = 0; l < Layout.LayerCount; l++)
         {
             int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
-            var z = buffers.PreActivation(l, rows);
+            var z = buffers.PreActivation(l, rows).Slice(first * fanOut, count * fanOut);
             bool hidden = l < Layout.LayerCount - 1;
-            var a = hidden ? buffers.Activation(l, rows) : Span<float>.Empty;
+            var a = hidden ? buffers.Activation(l, rows).Slice(first * fanOut, count * fanOut) : Span<float>.Empty;
             // z[rows × fanOut] = input[rows × fanIn] · W[fanIn × fanOut] + b, and a = f(z) for a hidden layer,
             // the bias and activation applied to each tile of z as the GEMM finishes it.
-            Gemm.MultiplyAddBias(rows, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z,
+            Gemm.MultiplyAddBias(count, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z,
                 Layout.Bias(parameters, l), Activation, a, threads);
-            layerInput = !hidden ? z : dropout > 0 ? Dropout(a, buffers, l, rows, dropout, dropoutSeed) : a;
+            layerInput = !hidden ? z : dropout > 0 ? Dropout(a, buffers, l, rows, first, count, dropout, dropoutSeed) : a;
         }
-        return layerInput;
     }
 
     /// <summary>
@@ -55,43 +80,90 @@ internal sealed class MultilayerPerceptron
     public void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers,
         ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads, ILayerGradientReady? ready = null)
     {
-        var upstream = buffers.GradientScratch(0, rows * Layout.OutputSize);
-        logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(upstream);
-        for (int l = Layout.LayerCount - 1; l >= 0; l--)
+        int top = Layout.LayerCount - 1;
+        logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(buffers.LayerGradient(top, rows));
+        int slices = RowSlices.Count(rows, threads);
+        if (slices > 1)
         {
-            int fanIn = Layout.FanIn(l), fanOut = Layout.FanOut(l);
-            ReadOnlySpan<float> layerInput = l == 0 ? input.Slice(0, rows * fanIn) : buffers.Output(l - 1, rows);
-            var dW = Layout.Weights(gradient, l);
-            // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
-            Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, upstream, fanOut, dW, fanOut, accumulate: false, threads);
-            if (l2 > 0)
-                TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, l), l2, dW, dW);
-            var dB = Layout.Bias(gradient, l);
-            dB.Clear();
-            for (int r = 0; r < rows; r++)
-                TensorPrimitives.Add(dB, upstream.Slice(r * fanOut, fanOut), dB);
+            // Every layer's dZ first, each thread down its own rows, then the weight gradients, each over the whole
+            // batch and split across the threads (a weight's gradient sums over all rows, in row order).
+            fixed (float* p = parameters)
+            {
+                var pass = new RowSlices.SlicedPass { Backward = true, Parameters = p, ParameterCount = parameters.Length, Rows = rows };
+                RowSlices.Run(this, buffers, in pass, slices);
+            }
+            ready?.Advance();
+            for (int l = top; l >= 0; l--)
+            {
+                LayerGradient(parameters, input, rows, buffers, gradient, l, l2, threads);
+                ready?.LayerReady(l);
+            }
+            return;
+        }
+
+        for (int l = top; l >= 0; l--)
+        {
+            LayerGradient(parameters, input, rows, buffers, gradient, l, l2, threads);
             ready?.LayerReady(l);
             if (l == 0)
                 break;
-            // dZ of the layer below = (dZ[rows × fanOut] · Wᵀ[fanOut × fanIn]) ⊙ dropout mask ⊙ f'(z), the mask and
-            // the derivative applied to each tile as the GEMM finishes it.
-            var downstream = buffers.GradientScratch((Layout.LayerCount - l) & 1, rows * fanIn);
-            Gemm.MultiplyTransposedTimesDerivative(rows, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, l), fanOut, downstream,
-                Activation, buffers.PreActivation(l - 1, rows), buffers.Activation(l - 1, rows),
-                buffers.HasDropout ? buffers.DropoutMask(l - 1, rows) : Span<float>.Empty, threads);
+            InputGradient(parameters, rows, 0, rows, buffers, l, threads);
             ready?.Advance();
-            upstream = downstream;
         }
     }
 
-    private static Span<float> Dropout(ReadOnlySpan<float> activation, LayerBuffers buffers, int layer, int rows, float rate, ulong seed)
+    /// <summary>dZ of every layer below the output layer, for rows [first, first + count) of a batch of
+    /// <paramref name="rows"/>; the output layer's dZ is already in <paramref name="buffers"/>.</summary>
+    internal void InputGradients(ReadOnlySpan<float> parameters, int rows, int first, int count, LayerBuffers buffers, int threads)
     {
-        var mask = buffers.DropoutMask(layer, rows);
+        for (int l = Layout.LayerCount - 1; l > 0; l--)
+            InputGradient(parameters, rows, first, count, buffers, l, threads);
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s weight and bias gradients from its dZ over the whole batch.</summary>
+    private void LayerGradient(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, Span<float> gradient,
+        int layer, float l2, int threads)
+    {
+        int fanIn = Layout.FanIn(layer), fanOut = Layout.FanOut(layer);
+        ReadOnlySpan<float> layerInput = layer == 0 ? input.Slice(0, rows * fanIn) : buffers.Output(layer - 1, rows);
+        ReadOnlySpan<float> dZ = buffers.LayerGradient(layer, rows);
+        var dW = Layout.Weights(gradient, layer);
+        // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
+        Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, dZ, fanOut, dW, fanOut, accumulate: false, threads);
+        if (l2 > 0)
+            TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, layer), l2, dW, dW);
+        var dB = Layout.Bias(gradient, layer);
+        dB.Clear();
+        for (int r = 0; r < rows; r++)
+            TensorPrimitives.Add(dB, dZ.Slice(r * fanOut, fanOut), dB);
+    }
+
+    /// <summary>dZ of the layer below <paramref name="layer"/> for rows [first, first + count):
+    /// (dZ · Wᵀ) ⊙ dropout mask ⊙ f'(z), the mask and the derivative applied to each tile as the GEMM finishes it.</summary>
+    private void InputGradient(ReadOnlySpan<float> parameters, int rows, int first, int count, LayerBuffers buffers, int layer, int threads)
+    {
+        int fanIn = Layout.FanIn(layer), fanOut = Layout.FanOut(layer);
+        var upstream = buffers.LayerGradient(layer, rows).Slice(first * fanOut, count * fanOut);
+        var downstream = buffers.LayerGradient(layer - 1, rows).Slice(first * fanIn, count * fanIn);
+        int at = first * fanIn, length = count * fanIn;
+        Gemm.MultiplyTransposedTimesDerivative(count, fanIn, fanOut, upstream, fanOut, Layout.Weights(parameters, layer), fanOut, downstream,
+            Activation, buffers.PreActivation(layer - 1, rows).Slice(at, length), buffers.Activation(layer - 1, rows).Slice(at, length),
+            buffers.HasDropout ? buffers.DropoutMask(layer - 1, rows).Slice(at, length) : Span<float>.Empty, threads);
+    }
+
+    /// <summary>Draws the dropout mask of rows [first, first + count) of a hidden layer and applies it; a unit's draw
+    /// depends on its place in the whole batch, not on the slice.</summary>
+    private Span<float> Dropout(ReadOnlySpan<float> activation, LayerBuffers buffers, int layer, int rows, int first, int count,
+        float rate, ulong seed)
+    {
+        int width = Layout.FanOut(layer);
+        var mask = buffers.DropoutMask(layer, rows).Slice(first * width, count * width);
         float keep = 1 / (1 - rate);
         ulong stream = seed ^ ((ulong)(layer + 1) * 0x9E3779B97F4A7C15UL);
+        ulong offset = (ulong)first * (ulong)width;
         for (int i = 0; i < mask.Length; i++)
-            mask[i] = CounterRandom.NextFloat(stream, (ulong)i) < rate ? 0f : keep;
-        var output = buffers.Output(layer, rows);
+            mask[i] = CounterRandom.NextFloat(stream, offset + (ulong)i) < rate ? 0f : keep;
+        var output = buffers.Output(layer, rows).Slice(first * width, count * width);
         TensorPrimitives.Multiply(activation, mask, output);
         return output;
     }

@@ -40,7 +40,7 @@ internal sealed class NetworkLayout
 
     public int ParameterCount { get; }
 
-    /// <summary>Widest layer (input included): sizes the scratch buffers.</summary>
+    /// <summary>Widest layer (input included): bounds the rows one buffer can hold.</summary>
     public int MaxWidth => _sizes.Max();
 
     public int FanIn(int layer) => _sizes[layer];

@@ -3,7 +3,7 @@ using MlNetMiniBatch.Network;
 namespace MlNetMiniBatch.Training;
 
 /// <summary>The bytes of working memory a training run holds at a batch size: what grows with the batch (batch rows,
-/// twice with the prefetch thread; every layer's pre-activations and activations; gradient scratch) plus what the model
+/// twice with the prefetch thread; every layer's pre-activations, activations and gradients) plus what the model
 /// needs (gradient, optimizer state).</summary>
 internal static class TrainingMemory
 {
@@ -12,11 +12,11 @@ internal static class TrainingMemory
         long b = batchSize;
         long perRow = (layout.InputSize + 2) * (options.EffectiveThreads > 1 ? 2L : 1L); // features, target, weight; a second batch is read ahead
         for (int l = 0; l < layout.LayerCount; l++)
-            perRow += (l < layout.LayerCount - 1 ? 2 : 1) * (long)layout.FanOut(l); // z and f(z); logits once
+            perRow += (l < layout.LayerCount - 1 ? 3 : 2) * (long)layout.FanOut(l); // z, f(z) and dZ; logits once
         if (options.Dropout > 0)
             for (int l = 0; l < layout.LayerCount - 1; l++)
                 perRow += 2L * layout.FanOut(l);                  // mask and masked output
-        perRow += 2L * layout.MaxWidth + layout.OutputSize;       // gradient ping-pong and logit gradient
+        perRow += layout.OutputSize;                               // logit gradient
         int optimizerCopies = options.Optimizer switch
         {
             NeuralNetworkOptimizer.Sgd => options.Momentum > 0 ? 1 : 0,
