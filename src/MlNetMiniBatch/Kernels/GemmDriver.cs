@@ -33,9 +33,19 @@ internal static unsafe class GemmDriver<TKernel>
     // Reading a float of B in place that another core may hold costs about as much as 2 multiply-adds.
     private const long SharedReadWeight = 2;
 
+    // The most floats of C that Multiply computes as its transpose in a scratch buffer (4 MiB).
+    private const long MaxTransposedFloats = 1 << 20;
+
     /// <summary>Runs the whole problem on up to <paramref name="threads"/> threads (k ≥ 1, m ≥ 1, n ≥ 1).</summary>
     public static void Multiply(in GemmArgs g, int threads)
     {
+        if (g.N < TKernel.Nr && g.M >= TKernel.Nr && g.TransposeA && g.Epilogue.Kind == EpilogueKind.None
+            && (long)g.M * g.N <= MaxTransposedFloats)
+        {
+            MultiplyAsTranspose(in g, threads);
+            return;
+        }
+
         int parts = (long)g.M * g.N * g.K < Gemm.ParallelThreshold ? 1 : threads;
         bool splitColumns = true;
         if (parts > 1)
@@ -83,6 +93,52 @@ internal static unsafe class GemmDriver<TKernel>
 
         var work = new Work { Args = g, Parts = parts, SplitColumns = splitColumns };
         WorkerPool.Shared.Run(in work, parts, threads);
+    }
+
+    /// <summary>
+    /// A product narrower than one micro-panel, with A transposed: the output layer's weight gradient xᵀ·dZ for a few
+    /// classes or one target. Computed directly, every kernel call would run mostly on the panel's zero padding and
+    /// every thread would pack all of A; its transpose Cᵀ = op(B)ᵀ·Aᵀ has the narrow side as rows and reads A in place.
+    /// Each element is the same products added in the same k blocks and order, so the bits are the direct product's.
+    /// </summary>
+    private static void MultiplyAsTranspose(in GemmArgs g, int threads)
+    {
+        int m = g.M, n = g.N;
+        float* t = PackingBuffers.ForTranspose(m * n);
+        if (g.Accumulate)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    t[(j * m) + i] = g.C[(i * g.Ldc) + j];
+                }
+            }
+        }
+
+        var transposed = new GemmArgs
+        {
+            A = g.B,
+            Lda = g.Ldb,
+            TransposeA = !g.TransposeB,
+            B = g.A,
+            Ldb = g.Lda,
+            TransposeB = false,
+            C = t,
+            Ldc = m,
+            M = n,
+            N = m,
+            K = g.K,
+            Accumulate = g.Accumulate,
+        };
+        Multiply(in transposed, threads);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                g.C[(i * g.Ldc) + j] = t[(j * m) + i];
+            }
+        }
     }
 
     /// <summary>

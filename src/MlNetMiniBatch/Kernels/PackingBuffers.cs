@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MlNetMiniBatch.Kernels;
 
 /// <summary>
-/// Per-thread scratch for packed panels, kept for the thread's life so steady-state GEMM calls allocate nothing.
+/// Per-thread scratch for packed panels (and a transposed product's output), kept for the thread's life so steady-state GEMM calls allocate nothing.
 /// Arrays live on the pinned object heap: they never move, so a pointer taken now stays valid without
 /// <c>fixed</c>, and aligning it to 64 bytes once makes every packed 512-bit load a single cache line.
 /// </summary>
@@ -18,11 +18,17 @@ internal static unsafe class PackingBuffers
     [ThreadStatic]
     private static float[]? s_b;
 
+    [ThreadStatic]
+    private static float[]? s_transpose;
+
     /// <summary>Scratch for packed A, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
     public static float* ForA(int length) => Get(ref s_a, length);
 
     /// <summary>Scratch for packed B, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
     public static float* ForB(int length) => Get(ref s_b, length);
+
+    /// <summary>Scratch for a product computed as its transpose, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
+    public static float* ForTranspose(int length) => Get(ref s_transpose, length);
 
     private static float* Get(ref float[]? array, int length)
     {

@@ -121,6 +121,46 @@ public sealed class GemmTests
     [DataRow("Vector512")]
     [DataRow("Vector256")]
     [DataRow("Scalar")]
+    public void ANarrowWeightGradientHasTheBitsOfTheSameColumnsOfAWideOne(string pathName)
+    {
+        // Xᵀ·dZ with fewer columns than a micro-panel (the output layer's weight gradient) is computed as its transpose;
+        // each column must still be the bits that a product wide enough to be computed directly gives for it.
+        SimdPath path = RequireSupported(pathName);
+        var rng = new Random(13);
+        (int M, int N, int K)[] cases = [(128, 10, 512), (784, 1, 600), (33, 3, 37), (256, 15, 1025), (40, 31, 1)];
+        for (int index = 0; index < cases.Length; index++)
+        {
+            var (m, n, k) = cases[index];
+            int wide = n + 32;
+            float[] a = RandomMatrix(rng, k, m, m);
+            float[] bWide = RandomMatrix(rng, k, wide, wide);
+            float[] b = new float[k * n];
+            for (int r = 0; r < k; r++)
+                bWide.AsSpan(r * wide, n).CopyTo(b.AsSpan(r * n, n));
+            float[] cWide0 = RandomMatrix(rng, m, wide, wide);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] cWide = (float[])cWide0.Clone();
+                Gemm.Multiply(true, false, m, wide, k, a, m, bWide, wide, cWide, wide, accumulate, 1, path);
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    float[] c = new float[m * n];
+                    for (int i = 0; i < m; i++)
+                        cWide0.AsSpan(i * wide, n).CopyTo(c.AsSpan(i * n, n));
+                    Gemm.Multiply(true, false, m, n, k, a, m, b, n, c, n, accumulate, threads, path);
+                    float[] expected = new float[m * n];
+                    for (int i = 0; i < m; i++)
+                        cWide.AsSpan(i * wide, n).CopyTo(expected.AsSpan(i * n, n));
+                    AssertSameBits(expected, c, $"{path} {m}x{n}x{k} accumulate={accumulate} threads={threads}");
+                }
+            }
+        }
+    }
+
+    [TestMethod]
+    [DataRow("Vector512")]
+    [DataRow("Vector256")]
+    [DataRow("Scalar")]
     public unsafe void WhereBSitsAgainstACacheLineDoesNotChangeBits(string pathName)
     {
         // An untransposed B whose rows start off a 64-byte line is read in place from its first aligned column and
