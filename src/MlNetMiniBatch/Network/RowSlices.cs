@@ -12,8 +12,8 @@ namespace MlNetMiniBatch.Network;
 internal static unsafe class RowSlices
 {
     /// <summary>Fewest rows a slice may have. Below it each thread's products are too short to run near the roof, and
-    /// splitting every product across all threads does better.</summary>
-    public const int MinRows = 64;
+    /// splitting every product across all threads does as well or better.</summary>
+    public const int MinRows = 40;
 
     /// <summary>Passes that ran as slices: lets tests prove that a run at their sizes took this path.</summary>
     internal static long Dispatched => Interlocked.Read(ref _dispatched);
