@@ -148,6 +148,18 @@ internal static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// Bytes of scratch (packed panels, a narrow product's transposed output) that a thread taking part in products of at
+    /// most <paramref name="widestColumns"/> columns of C and <paramref name="narrowFloats"/> floats of narrow output keeps
+    /// for its life, on the widest accelerated path.
+    /// </summary>
+    internal static long ScratchBytesPerThread(int widestColumns, long narrowFloats) => sizeof(float) * (Resolve(SimdPath.Auto) switch
+    {
+        SimdPath.Vector512 => GemmDriver<MicroKernel512>.ScratchFloats(widestColumns, narrowFloats),
+        SimdPath.Vector256 => GemmDriver<MicroKernel256>.ScratchFloats(widestColumns, narrowFloats),
+        _ => GemmDriver<MicroKernelScalar>.ScratchFloats(widestColumns, narrowFloats),
+    });
+
     /// <summary>Whether <paramref name="path"/> can run on this CPU (<see cref="SimdPath.Auto"/> always can).</summary>
     public static bool IsSupported(SimdPath path) => path switch
     {

@@ -36,6 +36,17 @@ internal static unsafe class GemmDriver<TKernel>
     // The most floats of C that Multiply computes as its transpose in a scratch buffer (4 MiB).
     private const long MaxTransposedFloats = 1 << 20;
 
+    /// <summary>The most floats a thread's scratch holds after products of at most <paramref name="widestColumns"/>
+    /// columns of C, whose narrow products computed as their transpose (<see cref="MultiplyAsTranspose"/>) have at most
+    /// <paramref name="narrowFloats"/> floats: the packed A and B blocks and the transposed output at their largest,
+    /// twice over, since the buffers grow by doubling.</summary>
+    public static long ScratchFloats(int widestColumns, long narrowFloats)
+    {
+        long columns = (long)DivUp(Math.Min(Math.Max(widestColumns, 1), NcMax), TKernel.Nr) * TKernel.Nr;
+        long largest = ((long)McMax * KcMax) + (columns * KcMax) + Math.Min(narrowFloats, MaxTransposedFloats);
+        return 2 * (largest + (3 * PackingBuffers.AlignFloats));
+    }
+
     /// <summary>Runs the whole problem on up to <paramref name="threads"/> threads (k ≥ 1, m ≥ 1, n ≥ 1).</summary>
     public static void Multiply(in GemmArgs g, int threads)
     {

@@ -10,7 +10,7 @@ namespace MlNetMiniBatch.Kernels;
 /// </summary>
 internal static unsafe class PackingBuffers
 {
-    private const int AlignFloats = 16;
+    internal const int AlignFloats = 16;
 
     [ThreadStatic]
     private static float[]? s_a;
@@ -29,6 +29,9 @@ internal static unsafe class PackingBuffers
 
     /// <summary>Scratch for a product computed as its transpose, at least <paramref name="length"/> floats, 64-byte aligned.</summary>
     public static float* ForTranspose(int length) => Get(ref s_transpose, length);
+
+    /// <summary>Floats the calling thread's buffers hold now.</summary>
+    internal static long HeldFloats => (long)(s_a?.Length ?? 0) + (s_b?.Length ?? 0) + (s_transpose?.Length ?? 0);
 
     private static float* Get(ref float[]? array, int length)
     {

@@ -1,10 +1,11 @@
+using MlNetMiniBatch.Kernels;
 using MlNetMiniBatch.Network;
 
 namespace MlNetMiniBatch.Training;
 
 /// <summary>The bytes of working memory a training run holds at a batch size: what grows with the batch (batch rows,
 /// twice with the prefetch thread; every layer's pre-activations, activations and gradients) plus what the model
-/// needs (gradient, optimizer state).</summary>
+/// needs (gradient, optimizer state, and each thread's GEMM scratch, bounded by the layer widths).</summary>
 internal static class TrainingMemory
 {
     public static long Bytes(NetworkLayout layout, int batchSize, NeuralNetworkOptions options)
@@ -24,6 +25,20 @@ internal static class TrainingMemory
             _ => 2,
         };
         long perModel = (long)layout.ParameterCount * (1 + optimizerCopies); // gradient + optimizer state
-        return sizeof(float) * (b * perRow + perModel);
+        return (sizeof(float) * (b * perRow + perModel)) + (GemmThreads(options) * GemmScratchBytesPerThread(layout));
     }
+
+    /// <summary>The most scratch one thread's products keep for the network (<see cref="Gemm.ScratchBytesPerThread"/>):
+    /// every product's C is at most the widest layer after the input wide, except the output layer's weight gradient when
+    /// it is computed as its transpose, whose C is the last hidden layer wide.</summary>
+    internal static long GemmScratchBytesPerThread(NetworkLayout layout)
+    {
+        int top = layout.LayerCount - 1;
+        long narrow = (long)layout.FanIn(top) * layout.OutputSize;
+        int widest = Math.Max(layout.Sizes.Skip(1).Max(), layout.FanIn(top));
+        return Gemm.ScratchBytesPerThread(widest, narrow);
+    }
+
+    /// <summary>Threads that take part in the products: no more than the cores (the worker pool's size).</summary>
+    internal static long GemmThreads(NeuralNetworkOptions options) => Math.Min(options.EffectiveThreads, Environment.ProcessorCount);
 }
