@@ -4,9 +4,9 @@ using System.Runtime.InteropServices;
 namespace MlNetMiniBatch.Kernels;
 
 /// <summary>
-/// Per-thread scratch for packed panels (and a transposed product's output), kept for the thread's life so steady-state GEMM calls allocate nothing.
-/// Arrays live on the pinned object heap: they never move, so a pointer taken now stays valid without
-/// <c>fixed</c>, and aligning it to 64 bytes once makes every packed 512-bit load a single cache line.
+/// Per-thread scratch for packed panels and a transposed product's output, kept for the thread's life so steady-state
+/// GEMM calls allocate nothing. Arrays live on the pinned object heap: they never move, so a pointer taken now stays
+/// valid without <c>fixed</c>, and aligning it to 64 bytes once makes every packed 512-bit load a single cache line.
 /// </summary>
 internal static unsafe class PackingBuffers
 {

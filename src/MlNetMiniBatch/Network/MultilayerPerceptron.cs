@@ -95,7 +95,7 @@ internal sealed unsafe class MultilayerPerceptron
             ready?.Advance();
             for (int l = top; l >= 0; l--)
             {
-                LayerGradient(parameters, input, rows, buffers, gradient, l, l2, threads);
+                WeightGradients(parameters, input, rows, buffers, gradient, l, l2, threads);
                 ready?.LayerReady(l);
             }
             return;
@@ -103,7 +103,7 @@ internal sealed unsafe class MultilayerPerceptron
 
         for (int l = top; l >= 0; l--)
         {
-            LayerGradient(parameters, input, rows, buffers, gradient, l, l2, threads);
+            WeightGradients(parameters, input, rows, buffers, gradient, l, l2, threads);
             ready?.LayerReady(l);
             if (l == 0)
                 break;
@@ -121,7 +121,7 @@ internal sealed unsafe class MultilayerPerceptron
     }
 
     /// <summary>Layer <paramref name="layer"/>'s weight and bias gradients from its dZ over the whole batch.</summary>
-    private void LayerGradient(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, Span<float> gradient,
+    private void WeightGradients(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, Span<float> gradient,
         int layer, float l2, int threads)
     {
         int fanIn = Layout.FanIn(layer), fanOut = Layout.FanOut(layer);

@@ -13,7 +13,7 @@ internal static class TrainingMemory
         long b = batchSize;
         long perRow = (layout.InputSize + 2) * (options.EffectiveThreads > 1 ? 2L : 1L); // features, target, weight; a second batch is read ahead
         for (int l = 0; l < layout.LayerCount; l++)
-            perRow += (l < layout.LayerCount - 1 ? 3 : 2) * (long)layout.FanOut(l); // z, f(z) and dZ; logits once
+            perRow += (l < layout.LayerCount - 1 ? 3 : 2) * (long)layout.FanOut(l); // z, f(z) and dZ; the logits are their own f(z)
         if (options.Dropout > 0)
             for (int l = 0; l < layout.LayerCount - 1; l++)
                 perRow += 2L * layout.FanOut(l);                  // mask and masked output
