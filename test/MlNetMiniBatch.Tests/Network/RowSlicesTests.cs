@@ -59,6 +59,53 @@ public sealed class RowSlicesTests
     }
 
     [TestMethod]
+    [DataRow(1)]
+    [DataRow(2)]
+    public void EachLayerIsReportedOnceFromTheOutputDownWithItsFinalGradient(int threads)
+    {
+        // Distributed training starts a layer's reduction when it is reported, so its gradient must be final by then,
+        // in the one-thread order of layers as in the sliced one.
+        var layout = new NetworkLayout([30, 40, 20, 4]);
+        int rows = 2 * RowSlices.MinRows + 8;
+        var network = new MultilayerPerceptron(layout, NeuralNetworkActivation.ReLU);
+        var random = new Random(5);
+        var parameters = new float[layout.ParameterCount];
+        WeightInitializer.Initialize(layout, NeuralNetworkActivation.ReLU, parameters, random);
+        var input = Enumerable.Range(0, rows * layout.InputSize).Select(_ => Synthetic.Gaussian(random)).ToArray();
+        var logitGradient = Enumerable.Range(0, rows * layout.OutputSize).Select(_ => Synthetic.Gaussian(random)).ToArray();
+        var buffers = new LayerBuffers(layout, rows);
+        network.Forward(parameters, input, rows, buffers, threads);
+        var gradient = new float[layout.ParameterCount];
+        var hook = new RecordingHook(layout, gradient);
+        long before = RowSlices.Dispatched;
+        network.Backward(parameters, input, rows, buffers, logitGradient, gradient, l2: 0, threads, hook);
+        Assert.AreEqual(threads > 1 ? 1 : 0, RowSlices.Dispatched - before, "the input gradients ran as slices on more than one thread");
+        CollectionAssert.AreEqual(new[] { 2, 1, 0 }, hook.Layers);
+        for (int l = 0; l < layout.LayerCount; l++)
+            CollectionAssert.AreEqual(LayerParameters(layout, gradient, l), hook.Seen[l], $"layer {l} was final when reported");
+    }
+
+    private static float[] LayerParameters(NetworkLayout layout, float[] values, int layer) =>
+        values.AsSpan(layout.WeightOffset(layer), layout.WeightCount(layer) + layout.FanOut(layer)).ToArray();
+
+    private sealed class RecordingHook(NetworkLayout layout, float[] gradient) : ILayerGradientReady
+    {
+        public List<int> Layers { get; } = [];
+
+        public Dictionary<int, float[]> Seen { get; } = [];
+
+        public void LayerReady(int layer)
+        {
+            Layers.Add(layer);
+            Seen[layer] = LayerParameters(layout, gradient, layer);
+        }
+
+        public void Advance()
+        {
+        }
+    }
+
+    [TestMethod]
     public void ABatchTooSmallForAFullSliceOnEveryThreadIsNotSliced()
     {
         Assert.AreEqual(1, RowSlices.Count(2 * RowSlices.MinRows - 1, 2));
