@@ -115,7 +115,8 @@ internal static class BreakdownBench
         Report.Note("The backward pass layer by layer, from the output down, µs per step (GFLOPS, % of the roof): each layer's weight and " +
                     "bias gradients (dW = inputᵀ·dZ, then the bias sums on the calling thread), then its input gradient (dX = dZ·Wᵀ with the " +
                     "activation's derivative), timed between the moments the pass reports to its gradient-ready hook. Where each thread " +
-                    "gets RowSlices.MinRows rows or more, the input gradients of all layers run first, each thread down its own rows; '-' marks a kind of pass that ran in under half the steps (a short last batch).");
+                    "gets RowSlices.MinRows rows or more, the input gradients of all layers run first, each thread down its own rows; " +
+                    "'-' marks a kind of pass that ran in under half the steps (a short last batch).");
         layers?.Print();
         Report.Note("Bytes a step must at least stream (each GEMM reads its operands and writes its result once; the optimizer reads the " +
                     "parameters, gradient and momentum and writes parameters and momentum) and the rate that makes, over the time of its part.");

@@ -211,7 +211,9 @@ internal sealed class StepTimer
                 SlicedPasses++;
             }
             else
+            {
                 InputTicks[_layer] += Lap();
+            }
         }
 
         public static double[] Seconds(long[] ticks) => ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray();
