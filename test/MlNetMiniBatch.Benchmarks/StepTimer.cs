@@ -59,6 +59,7 @@ internal sealed class StepTimer
     private readonly Batch _batch, _nextBatch;
     private readonly LayerBuffers _buffers;
     private readonly MetricsAccumulator _metrics;
+    private readonly BatchLoss _loss;
     private readonly int _threads, _seed;
     private readonly FeatureCopy _copy;
     private readonly BackwardClock _clock;
@@ -85,6 +86,7 @@ internal sealed class StepTimer
         _clock = new BackwardClock(Layout.LayerCount);
         _logitGradient = new float[options.BatchSize * Layout.OutputSize];
         _metrics = new MetricsAccumulator(task, Layout.OutputSize, TargetScaling.Identity);
+        _loss = new BatchLoss(task, _metrics, Layout.OutputSize, targetCount: 1);
     }
 
     public NetworkLayout Layout { get; }
@@ -105,7 +107,6 @@ internal sealed class StepTimer
     public StepTimes Epoch(int epoch)
     {
         var times = new StepTimes();
-        int outputs = Layout.OutputSize;
         long forward = 0, loss = 0, backward = 0, optimizer = 0, reader = 0, gather = 0;
         var poolForward = default(WorkerPoolTimings.Totals);
         var poolBackward = default(WorkerPoolTimings.Totals);
@@ -130,9 +131,7 @@ internal sealed class StepTimer
                 var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads);
                 long t2 = Stopwatch.GetTimestamp();
                 var p1 = WorkerPoolTimings.Read();
-                double lossSum = TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, batch.Targets, batch.Weights, n, outputs,
-                    batchWeight, _logitGradient);
-                _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
+                _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
                 _clock.Start();

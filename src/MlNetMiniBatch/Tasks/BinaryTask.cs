@@ -41,18 +41,16 @@ internal sealed class BinaryTask : TrainingTask
 
     /// <summary>loss = softplus(z) − y·z = max(z,0) − y·z + log(1 + e^−|z|); dz = σ(z) − y.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, double totalWeight, Span<float> gradient)
+    public override void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient, Span<double> rowLosses)
     {
-        double sum = 0;
         for (int r = 0; r < rows; r++)
         {
             double z = logits[r], y = targets[r];
-            sum += weights[r] * (Math.Max(z, 0) - y * z + Math.Log(1 + Math.Exp(-Math.Abs(z))));
+            rowLosses[r] = weights[r] * (Math.Max(z, 0) - y * z + Math.Log(1 + Math.Exp(-Math.Abs(z))));
             if (!gradient.IsEmpty)
                 gradient[r] = (float)(weights[r] / totalWeight * (Sigmoid(z) - y));
         }
-        return sum;
     }
 
     /// <summary>Logistic function without overflow for large |z|.</summary>

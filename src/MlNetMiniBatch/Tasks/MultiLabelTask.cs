@@ -76,11 +76,11 @@ internal sealed class MultiLabelTask : TrainingTask
     /// over its k labels. Evaluation passes no gradient and gets p = 1: validation rows are not class-weighted, as with
     /// the other tasks' ClassWeights.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, double totalWeight, Span<float> gradient)
+    public override void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient, Span<double> rowLosses)
     {
         var positiveWeights = gradient.IsEmpty ? null : _positiveWeights;
-        double sum = 0, perLabel = 1.0 / outputs;
+        double perLabel = 1.0 / outputs;
         for (int r = 0; r < rows; r++)
         {
             double rowLoss = 0, scale = weights[r] / totalWeight * perLabel;
@@ -93,9 +93,8 @@ internal sealed class MultiLabelTask : TrainingTask
                 if (!gradient.IsEmpty)
                     gradient[i] = (float)(scale * (BinaryTask.Sigmoid(z) * (p * y + 1 - y) - p * y));
             }
-            sum += weights[r] * rowLoss * perLabel;
+            rowLosses[r] = weights[r] * rowLoss * perLabel;
         }
-        return sum;
     }
 
     // Sums: the weight of rightly predicted (row, label) pairs, each row's counting its share of right labels.

@@ -56,10 +56,9 @@ internal sealed class MultiOutputRegressionTask : TrainingTask
 
     /// <summary>loss = Σⱼ (zⱼ − yⱼ)² / k; dzⱼ = 2(zⱼ − yⱼ) / k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, double totalWeight, Span<float> gradient)
+    public override void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient, Span<double> rowLosses)
     {
-        double sum = 0;
         for (int r = 0; r < rows; r++)
         {
             double rowSum = 0, scale = weights[r] / totalWeight * 2 / outputs;
@@ -70,9 +69,8 @@ internal sealed class MultiOutputRegressionTask : TrainingTask
                 if (!gradient.IsEmpty)
                     gradient[j] = (float)(scale * error);
             }
-            sum += weights[r] * rowSum / outputs;
+            rowLosses[r] = weights[r] * rowSum / outputs;
         }
-        return sum;
     }
 
     // Per output o, in label units, at FirstTaskSlot + 4o: Σw·y, Σw·y², Σw·(y − prediction)², Σw·|y − prediction|.

@@ -55,10 +55,12 @@ internal sealed class MulticlassTask : TrainingTask
     private const int ExpChunk = 1024;
 
     /// <summary>loss = logsumexp(z) − z[y]; dz = softmax(z) − onehot(y). The exponentials of a chunk of rows go through
-    /// one vectorised call, each logit's once: on the caller alone, they are a serial part of every step.</summary>
+    /// one vectorised call, each logit's once. TensorPrimitives.Exp gives an element the same bits at any position of a
+    /// span of two or more, and a row's exponentials are never fewer unless it has one class (then exp(0) = 1 either
+    /// way), so a row's values do not depend on where its range of rows starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int classes, double totalWeight, Span<float> gradient)
+    public override void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int classes, double totalWeight, Span<float> gradient, Span<double> rowLosses)
     {
         bool wantGradient = !gradient.IsEmpty;
         double[]? rented = classes > ExpChunk ? ArrayPool<double>.Shared.Rent(classes) : null;
@@ -66,7 +68,6 @@ internal sealed class MulticlassTask : TrainingTask
         int rowsPerChunk = exps.Length / classes;
         Span<float> maxima = stackalloc float[Math.Min(rowsPerChunk, ExpChunk / 2)];
         rowsPerChunk = maxima.Length;
-        double sum = 0;
         try
         {
             for (int first = 0; first < rows; first += rowsPerChunk)
@@ -89,7 +90,7 @@ internal sealed class MulticlassTask : TrainingTask
                     var e = chunk.Slice(r * classes, classes);
                     int label = (int)targets[row];
                     double expSum = TensorPrimitives.Sum(e);
-                    sum += weights[row] * (maxima[r] + Math.Log(expSum) - z[label]);
+                    rowLosses[row] = weights[row] * (maxima[r] + Math.Log(expSum) - z[label]);
                     if (wantGradient)
                     {
                         float scale = (float)(weights[row] / totalWeight);
@@ -105,7 +106,6 @@ internal sealed class MulticlassTask : TrainingTask
             if (rented is not null)
                 ArrayPool<double>.Shared.Return(rented);
         }
-        return sum;
     }
 
     // Sums: correct weight, then per class its weight and its correct weight.

@@ -42,18 +42,16 @@ internal sealed class RegressionTask : TrainingTask
 
     /// <summary>loss = (z − y)²; dz = 2(z − y).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, double totalWeight, Span<float> gradient)
+    public override void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient, Span<double> rowLosses)
     {
-        double sum = 0;
         for (int r = 0; r < rows; r++)
         {
             double error = logits[r] - (double)targets[r];
-            sum += weights[r] * error * error;
+            rowLosses[r] = weights[r] * error * error;
             if (!gradient.IsEmpty)
                 gradient[r] = (float)(weights[r] / totalWeight * 2 * error);
         }
-        return sum;
     }
 
     // Sums in label units: Σw·y, Σw·y², Σw·(y − prediction)².

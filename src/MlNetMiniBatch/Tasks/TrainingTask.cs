@@ -1,3 +1,4 @@
+using System.Buffers;
 using MlNetMiniBatch.Onnx;
 using MlNetMiniBatch.Scoring;
 using MlNetMiniBatch.Training;
@@ -86,13 +87,40 @@ internal abstract class TrainingTask
 
     // ---- The loss ----
 
-    /// <summary>Returns Σ weight·loss over the rows; writes dLoss/dLogits, each row's scaled by weight / totalWeight, into
-    /// <paramref name="gradient"/> unless it is empty.</summary>
+    /// <summary>Writes each row's weight·loss into <paramref name="rowLosses"/>, and dLoss/dLogits, each row's scaled by
+    /// weight / totalWeight, into <paramref name="gradient"/> unless it is empty. A row's values depend on that row
+    /// alone, bit for bit, so that ranges of rows may run on different threads (<see cref="BatchLoss"/>).</summary>
     /// <param name="logits">rows × outputs.</param>
     /// <param name="targets">rows × TargetCount (the label's width, 1 for a scalar), as the reader wrote them (class index,
     /// 0/1 or standardised target).</param>
-    public abstract double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
-        int rows, int outputs, double totalWeight, Span<float> gradient);
+    public abstract void RowLosses(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient, Span<double> rowLosses);
+
+    /// <summary>Σ weight·loss over the rows, added in row order, and the gradient as <see cref="RowLosses"/> writes it.</summary>
+    public double Loss(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights,
+        int rows, int outputs, double totalWeight, Span<float> gradient)
+    {
+        double[] rowLosses = ArrayPool<double>.Shared.Rent(rows);
+        try
+        {
+            RowLosses(logits, targets, weights, rows, outputs, totalWeight, gradient, rowLosses.AsSpan(0, rows));
+            return SumInRowOrder(rowLosses.AsSpan(0, rows));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(rowLosses);
+        }
+    }
+
+    /// <summary>The batch's loss from its rows' terms: the order is fixed, so the sum is the same bits however the rows
+    /// were split across threads.</summary>
+    public static double SumInRowOrder(ReadOnlySpan<double> rowLosses)
+    {
+        double sum = 0;
+        foreach (double loss in rowLosses)
+            sum += loss;
+        return sum;
+    }
 
     // ---- The metrics: plain double sums, so that they can be added across processes ----
 

@@ -13,7 +13,6 @@ namespace MlNetMiniBatch.Training;
 /// </summary>
 internal sealed class EpochRunner
 {
-    private readonly TrainingTask _task;
     private readonly NeuralNetworkOptions _options;
     private readonly MultilayerPerceptron _network;
     private readonly float[] _parameters;
@@ -26,6 +25,7 @@ internal sealed class EpochRunner
     private readonly float[] _gradient;
     private float[] _logitGradient;
     private readonly MetricsAccumulator _metrics;
+    private readonly BatchLoss _loss;
     private readonly GradientNoiseEstimator? _noise;
     private readonly DataParallel? _group;
 
@@ -35,7 +35,6 @@ internal sealed class EpochRunner
         Optimizer optimizer, TargetScaling scaling, int targetCount, int seed, long? knownRows, DataParallel? group = null)
     {
         _group = group;
-        _task = task;
         _options = options;
         _network = network;
         _parameters = parameters;
@@ -55,6 +54,7 @@ internal sealed class EpochRunner
         _gradient = group?.CreateGradient(layout) ?? new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
+        _loss = new BatchLoss(task, _metrics, layout.OutputSize, targetCount);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
     }
 
@@ -90,10 +90,9 @@ internal sealed class EpochRunner
             {
                 var logits = _network.Forward(_parameters, batch.FeatureRows, n, _buffers, _threads, _options.Dropout,
                     _group?.DropoutSeed(dropoutSeed) ?? dropoutSeed);
-                lossSum = _task.Loss(logits, batch.Targets, batch.Weights, n, layout.OutputSize, batchWeight, _logitGradient);
+                lossSum = _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
-                _metrics.Add(logits, batch.Targets, batch.Weights, n, lossSum);
                 _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
@@ -167,8 +166,7 @@ internal sealed class EpochRunner
             EnsureCapacity(batch.Count);
             source.Gather(batch, _threads);
             var logits = _network.Forward(_parameters, batch.FeatureRows, batch.Count, _buffers, _threads);
-            double lossSum = _task.Loss(logits, batch.Targets, batch.Weights, batch.Count, _network.Layout.OutputSize, 1, Span<float>.Empty);
-            _metrics.Add(logits, batch.Targets, batch.Weights, batch.Count, lossSum);
+            _loss.Add(logits, batch.Targets, batch.Weights, batch.Count, 1, Span<float>.Empty, _threads);
         }
         skippedRows = _group?.SkippedRows(batches.SkippedRows) ?? batches.SkippedRows;
         _group?.AgreeOnCancellation(_options.CancellationToken);

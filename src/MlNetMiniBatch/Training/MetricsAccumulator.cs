@@ -31,11 +31,21 @@ internal sealed class MetricsAccumulator
 
     public void Reset() => Array.Clear(_sums);
 
-    /// <param name="lossSum">Σ weight·loss over the batch, as returned by the task's loss.</param>
-    public void Add(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, double lossSum)
+    /// <summary>Adds rows' metric sums to <paramref name="runSums"/>, a run's own (<see cref="AddRuns"/>); safe on several
+    /// threads at once for different runs.</summary>
+    public void AddTo(Span<double> runSums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows)
+        => _task.AddMetrics(runSums, logits, targets, weights, rows, _outputs, _scaling);
+
+    /// <summary>Adds a batch: its loss sum and its runs' metric sums (<see cref="AddTo"/>, <paramref name="stride"/> doubles
+    /// apart), one run after another.</summary>
+    public void AddRuns(double lossSum, ReadOnlySpan<double> runSums, int stride)
     {
         _sums[TrainingTask.LossSlot] += lossSum;
-        _task.AddMetrics(_sums, logits, targets, weights, rows, _outputs, _scaling);
+        for (int run = 0; run < runSums.Length; run += stride)
+        {
+            for (int slot = TrainingTask.WeightSlot; slot < _sums.Length; slot++)
+                _sums[slot] += runSums[run + slot];
+        }
     }
 
     public EpochMetrics Result()

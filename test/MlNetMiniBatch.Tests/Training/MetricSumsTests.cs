@@ -21,17 +21,11 @@ public sealed class MetricSumsTests
         var targets = Enumerable.Range(0, rows).Select(_ => kind == NeuralNetworkTask.Regression
             ? (float)(random.NextDouble() * 2 - 1) : random.Next(kind == NeuralNetworkTask.BinaryClassification ? 2 : outputs)).ToArray();
         var weights = Enumerable.Range(0, rows).Select(_ => (float)random.NextDouble() + 0.5f).ToArray();
-        const float mean = 3, std = 2;
         int half = rows / 2;
 
-        var whole = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
-        whole.Add(logits, targets, weights, rows, Loss(task, logits, targets, weights, rows, outputs));
-        var first = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
-        var second = new MetricsAccumulator(task, outputs, TargetScaling.Of(mean, std));
-        first.Add(logits.AsSpan(0, half * outputs), targets.AsSpan(0, half), weights.AsSpan(0, half), half,
-            Loss(task, logits.AsSpan(0, half * outputs), targets.AsSpan(0, half), weights.AsSpan(0, half), half, outputs));
-        second.Add(logits.AsSpan(half * outputs), targets.AsSpan(half), weights.AsSpan(half), rows - half,
-            Loss(task, logits.AsSpan(half * outputs), targets.AsSpan(half), weights.AsSpan(half), rows - half, outputs));
+        var whole = Accumulate(task, outputs, logits, targets, weights, rows);
+        var first = Accumulate(task, outputs, logits.AsSpan(0, half * outputs), targets.AsSpan(0, half), weights.AsSpan(0, half), half);
+        var second = Accumulate(task, outputs, logits.AsSpan(half * outputs), targets.AsSpan(half), weights.AsSpan(half), rows - half);
         var sums = first.Sums;
         for (int i = 0; i < sums.Length; i++) sums[i] += second.Sums[i];
 
@@ -46,6 +40,11 @@ public sealed class MetricSumsTests
         Assert.IsNotNull(expected.Get(kind == NeuralNetworkTask.Regression ? NeuralNetworkMetric.RSquared : NeuralNetworkMetric.Accuracy));
     }
 
-    private static double Loss(TrainingTask task, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows, int outputs)
-        => task.Loss(logits, targets, weights, rows, outputs, 1, Span<float>.Empty);
+    private static MetricsAccumulator Accumulate(TrainingTask task, int outputs, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets,
+        ReadOnlySpan<float> weights, int rows)
+    {
+        var metrics = new MetricsAccumulator(task, outputs, TargetScaling.Of(3, 2));
+        new BatchLoss(task, metrics, outputs, targetCount: 1).Add(logits, targets, weights, rows, 1, Span<float>.Empty, threads: 1);
+        return metrics;
+    }
 }
