@@ -18,7 +18,7 @@ internal sealed unsafe class WorkerPool
     public const int MaxItems = 0xFFFF;
 
     /// <summary>How long an idle thread polls before blocking: covers the gaps between consecutive dispatches of a
-    /// training step, the serial loss and bias gradients included, so that a worker is not put to sleep and woken
+    /// training step, the serial sums of the loss and the metrics included, so that a worker is not put to sleep and woken
     /// again (a cross-core wake-up) several times a step.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 2_000; // 500 µs
 

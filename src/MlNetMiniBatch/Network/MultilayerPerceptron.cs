@@ -132,10 +132,7 @@ internal sealed unsafe class MultilayerPerceptron
         Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, dZ, fanOut, dW, fanOut, accumulate: false, threads);
         if (l2 > 0)
             TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, layer), l2, dW, dW);
-        var dB = Layout.Bias(gradient, layer);
-        dB.Clear();
-        for (int r = 0; r < rows; r++)
-            TensorPrimitives.Add(dB, dZ.Slice(r * fanOut, fanOut), dB);
+        BiasGradient.Sum(dZ, rows, fanOut, Layout.Bias(gradient, layer), threads);
     }
 
     /// <summary>dZ of the layer below <paramref name="layer"/> for rows [first, first + count):
