@@ -6,7 +6,7 @@ namespace MlNetMiniBatch.Training;
 
 /// <summary>
 /// A batch's loss, its gradient with respect to the logits and its metric sums, on all threads: on the calling thread
-/// alone they are a serial part of every step, one that grows with the thread count's share of it. The rows go out in
+/// alone they are a serial part of every step, and the larger a share of it the more threads there are. The rows go out in
 /// runs of <see cref="RunRows"/>, each run's metric sums apart; the loss is added from the rows' terms in row order
 /// and the runs' sums in run order, so the results are the same bits on any number of threads.
 /// </summary>
@@ -16,11 +16,11 @@ internal sealed unsafe class BatchLoss
     /// and short enough that a 512-row batch has a run for each of 16 threads.</summary>
     public const int RunRows = 32;
 
-    private readonly TrainingTask _task;
-    private readonly MetricsAccumulator _metrics;
     // Runs' sums lie at least a cache line (8 doubles) apart, so that two threads never write the same line.
     private const int LineDoubles = 8;
 
+    private readonly TrainingTask _task;
+    private readonly MetricsAccumulator _metrics;
     private readonly int _outputs, _targetCount, _sumCount, _runStride;
     private double[] _rowLosses = [];
     private double[] _runSums = [];
