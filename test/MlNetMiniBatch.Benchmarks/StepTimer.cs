@@ -114,7 +114,7 @@ internal sealed class StepTimer
         _metrics.Reset();
         _clock.Reset();
         long start = Stopwatch.GetTimestamp();
-        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder),
+        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder, warmAsNoted: _threads <= 1),
                    _batch, _nextBatch, _options.BatchSize, prefetch: _threads > 1, gather: _copy == FeatureCopy.ReaderGathers))
         {
             while (true)
@@ -132,6 +132,8 @@ internal sealed class StepTimer
                 long t2 = Stopwatch.GetTimestamp();
                 var p1 = WorkerPoolTimings.Read();
                 _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
+                if (batches.TryPeekNext(out var next))
+                    DataSource.Warm(next, _threads);
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
                 _clock.Start();

@@ -37,7 +37,8 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
 
 
     /// <param name="gatherLater">Whether the batches may come with their feature copy left to <see cref="Gather"/>.</param>
-    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling, bool gatherLater = false)
+    /// <param name="warmAsNoted">Whether the reader runs on the thread that gathers, and so warms each row as it notes it.</param>
+    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling, bool gatherLater = false, bool warmAsNoted = false)
     {
         _rowsRead = 0;
         if (shuffleSeed is { } key && _store is not null)
@@ -47,7 +48,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             // A vector label's ClassWeights weigh each label's positive term in its task's loss, not the row.
             var rowClassWeights = isTraining && columns.TargetCount == 1 ? options.ClassWeights : null;
             return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-                scaling, rowClassWeights, split, heldOutSide, gatherLater);
+                scaling, rowClassWeights, split, heldOutSide, gatherLater, warmAsNoted);
         }
         catch (Exception e) when (DataReadException.IsSourceFailure(e))
         {
@@ -79,6 +80,10 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             throw DataReadException.Failed(name, _rowsRead, e);
         }
     }
+
+    /// <summary>Starts the address translation of a batch's pending features on the threads that will copy them
+    /// (<see cref="Batch.WarmFeatures"/>).</summary>
+    public static void Warm(Batch batch, int threads) => batch.WarmFeatures(threads);
 
     /// <summary>Copies a batch's pending features (<see cref="Batch.GatherFeatures"/>) on up to <paramref name="threads"/>
     /// threads; a NaN or infinite one is reported as <see cref="Read"/> reports it.</summary>

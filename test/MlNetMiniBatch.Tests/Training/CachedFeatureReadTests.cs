@@ -67,19 +67,22 @@ public sealed class CachedFeatureReadTests
 
     /// <summary>Every batch of one shuffled pass (features, targets, weights, copied out) and the rows skipped; with
     /// <paramref name="gatherThreads"/> above 0, the training pass's way: the reader notes cache rows and the features are
-    /// gathered afterwards on that many threads.</summary>
+    /// gathered afterwards on that many threads; with <paramref name="warm"/>, each row's address translation is started
+    /// first, as training does: by the reader as it notes the row on one thread, by the gathering threads on more.</summary>
     private static (List<float[]> Batches, long Skipped) ReadPass(IDataView data, NeuralNetworkOptions options, int seed, bool expectInPlace,
-        int gatherThreads = 0)
+        int gatherThreads = 0, bool warm = false)
     {
         var columns = TrainingColumns.Bind(data.Schema, NeuralNetworkTask.MulticlassClassification, options, "training");
         using var source = DataSource.Training(data, columns, options, null);
-        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: gatherThreads > 0);
+        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: gatherThreads > 0, warmAsNoted: warm && gatherThreads == 1);
         Assert.AreEqual(expectInPlace, ((BatchReader)reader).ReadsCacheInPlace, "which path the reader took");
         Assert.AreEqual(expectInPlace && gatherThreads > 0 && !options.SkipInvalidRows, ((BatchReader)reader).GathersLater, "whether the copy waits");
         var batch = new Batch(BatchSize, columns.FeatureCount);
         var batches = new List<float[]>();
         while (source.Read(reader, batch, BatchSize))
         {
+            if (warm && gatherThreads > 1)
+                DataSource.Warm(batch, gatherThreads);
             if (gatherThreads > 0)
                 source.Gather(batch, gatherThreads);
             batches.Add([.. batch.FeatureRows, .. batch.Targets.AsSpan(0, batch.Count), .. batch.Weights.AsSpan(0, batch.Count), batch.Count]);
@@ -161,6 +164,23 @@ public sealed class CachedFeatureReadTests
             Assert.AreEqual((long)getters.Count, dispatched, "every batch's gather went to the worker pool");
         else
             Assert.AreEqual(0L, dispatched, "one thread gathers inline");
+    }
+
+    [TestMethod]
+    [DataRow(false, 1)]
+    [DataRow(true, 1)]
+    [DataRow(false, 2)]
+    [DataRow(true, 3)]
+    public void WarmingTheNotedRowsChangesNoBatch(bool sparse, int threads)
+    {
+        var ml = new MLContext(1);
+        var cache = FilledCache(ml, sparse, withBadRows: false);
+        var (getters, _) = ReadPass(new PassThroughDataView(cache), Options(skip: false), 4, expectInPlace: false);
+        long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
+        var (warmed, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads, warm: true);
+        long dispatched = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before;
+        AssertSameBits(getters, warmed);
+        Assert.AreEqual(threads > 1 ? 2L * getters.Count : 0L, dispatched, "on more than one thread, each batch's rows are warmed and gathered on the pool");
     }
 
     [TestMethod]
