@@ -24,7 +24,7 @@ internal sealed class CachedFeatures
     private readonly CachedVectorColumn _column;
     private readonly ValueGetter<DataViewRowId> _getRowIndex;
     private DataViewRowId _rowIndex;
-    private Batch? _gathering, _warming;
+    private Batch? _batch; // the batch of the items being run (RunItems)
     private int _nonFinite;
 
     private CachedFeatures(CachedVectorColumn column, DataViewRowCursor cursor)
@@ -54,26 +54,8 @@ internal sealed class CachedFeatures
     /// <exception cref="InvalidRowException">A row has a NaN or infinite feature.</exception>
     public void Gather(Batch batch, int threads)
     {
-        int items = threads > 1 ? Math.Min(WorkerPool.MaxItems, (batch.Count + RowsPerItem - 1) / RowsPerItem) : 1;
         _nonFinite = 0;
-        if (items <= 1)
-        {
-            CopyRows(batch, 0, batch.Count);
-        }
-        else
-        {
-            _gathering = batch;
-            var handle = GCHandle.Alloc(this);
-            try
-            {
-                WorkerPool.Shared.Run(new GatherWork { Features = GCHandle.ToIntPtr(handle) }, items, threads);
-            }
-            finally
-            {
-                handle.Free();
-                _gathering = null;
-            }
-        }
+        RunItems(batch, threads, copy: true);
         if (_nonFinite != 0)
             throw new InvalidRowException(RowProblem.NonFiniteFeature);
     }
@@ -87,24 +69,42 @@ internal sealed class CachedFeatures
     /// </summary>
     public void Warm(Batch batch, int threads)
     {
-        if (!Sse.IsSupported || batch.Count == 0)
-            return;
+        if (Sse.IsSupported)
+            RunItems(batch, threads, copy: false);
+    }
+
+    /// <summary>Copies or warms the batch's rows in items of <see cref="RowsPerItem"/> on up to <paramref name="threads"/>
+    /// threads: the same items either way, which the pool gives to the same threads, so a core warms the rows it copies.</summary>
+    private void RunItems(Batch batch, int threads, bool copy)
+    {
         int items = threads > 1 ? Math.Min(WorkerPool.MaxItems, (batch.Count + RowsPerItem - 1) / RowsPerItem) : 1;
         if (items <= 1)
         {
-            WarmRows(batch, 0, batch.Count);
+            Rows(batch, 0, batch.Count, copy);
             return;
         }
-        _warming = batch;
+        _batch = batch;
         var handle = GCHandle.Alloc(this);
         try
         {
-            WorkerPool.Shared.Run(new WarmWork { Features = GCHandle.ToIntPtr(handle) }, items, threads);
+            WorkerPool.Shared.Run(new RowWork { Features = GCHandle.ToIntPtr(handle), Copy = copy }, items, threads);
         }
         finally
         {
             handle.Free();
-            _warming = null;
+            _batch = null;
+        }
+    }
+
+    private void Rows(Batch batch, int start, int end, bool copy)
+    {
+        if (copy)
+        {
+            CopyRows(batch, start, end);
+        }
+        else
+        {
+            WarmRows(batch, start, end);
         }
     }
 
@@ -184,29 +184,17 @@ internal sealed class CachedFeatures
         return true;
     }
 
-    private struct WarmWork : IParallelWork
+    private struct RowWork : IParallelWork
     {
         public IntPtr Features;
+        public bool Copy;
 
         public readonly void Run(int index)
         {
             var features = (CachedFeatures)GCHandle.FromIntPtr(Features).Target!;
-            var batch = features._warming!;
+            var batch = features._batch!;
             int start = index * RowsPerItem;
-            features.WarmRows(batch, start, Math.Min(batch.Count, start + RowsPerItem));
-        }
-    }
-
-    private struct GatherWork : IParallelWork
-    {
-        public IntPtr Features;
-
-        public readonly void Run(int index)
-        {
-            var features = (CachedFeatures)GCHandle.FromIntPtr(Features).Target!;
-            var batch = features._gathering!;
-            int start = index * RowsPerItem;
-            features.CopyRows(batch, start, Math.Min(batch.Count, start + RowsPerItem));
+            features.Rows(batch, start, Math.Min(batch.Count, start + RowsPerItem), Copy);
         }
     }
 }

@@ -147,40 +147,27 @@ public sealed class CachedFeatureReadTests
     }
 
     [TestMethod]
-    [DataRow(false, 1)]
-    [DataRow(true, 1)]
-    [DataRow(false, 2)]
-    [DataRow(true, 3)]
-    public void GatheringTheNotedRowsLaterGivesTheGettersBatchesBitForBit(bool sparse, int threads)
+    [DataRow(false, 1, false)]
+    [DataRow(true, 1, false)]
+    [DataRow(false, 2, false)]
+    [DataRow(true, 3, false)]
+    [DataRow(false, 1, true)]
+    [DataRow(true, 1, true)]
+    [DataRow(false, 2, true)]
+    [DataRow(true, 3, true)]
+    public void GatheringTheNotedRowsLaterGivesTheGettersBatchesBitForBit(bool sparse, int threads, bool warm)
     {
         var ml = new MLContext(1);
         var cache = FilledCache(ml, sparse, withBadRows: false);
         var (getters, _) = ReadPass(new PassThroughDataView(cache), Options(skip: false), 4, expectInPlace: false);
         long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
-        var (gathered, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads);
+        var (gathered, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads, warm: warm);
         long dispatched = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before;
         AssertSameBits(getters, gathered);
         if (threads > 1)
-            Assert.AreEqual((long)getters.Count, dispatched, "every batch's gather went to the worker pool");
+            Assert.AreEqual((warm ? 2L : 1L) * getters.Count, dispatched, "every batch's gather (and warming) went to the worker pool");
         else
             Assert.AreEqual(0L, dispatched, "one thread gathers inline");
-    }
-
-    [TestMethod]
-    [DataRow(false, 1)]
-    [DataRow(true, 1)]
-    [DataRow(false, 2)]
-    [DataRow(true, 3)]
-    public void WarmingTheNotedRowsChangesNoBatch(bool sparse, int threads)
-    {
-        var ml = new MLContext(1);
-        var cache = FilledCache(ml, sparse, withBadRows: false);
-        var (getters, _) = ReadPass(new PassThroughDataView(cache), Options(skip: false), 4, expectInPlace: false);
-        long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
-        var (warmed, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads, warm: true);
-        long dispatched = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before;
-        AssertSameBits(getters, warmed);
-        Assert.AreEqual(threads > 1 ? 2L * getters.Count : 0L, dispatched, "on more than one thread, each batch's rows are warmed and gathered on the pool");
     }
 
     [TestMethod]
