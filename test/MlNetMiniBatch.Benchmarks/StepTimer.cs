@@ -132,6 +132,7 @@ internal sealed class StepTimer
                 long t2 = Stopwatch.GetTimestamp();
                 var p1 = WorkerPoolTimings.Read();
                 _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
+                long tw = Stopwatch.GetTimestamp();
                 if (batches.TryPeekNext(out var next))
                     DataSource.Warm(next, _threads);
                 var p2 = WorkerPoolTimings.Read();
@@ -144,9 +145,9 @@ internal sealed class StepTimer
                 long t5 = Stopwatch.GetTimestamp();
                 var p4 = WorkerPoolTimings.Read();
                 reader += tg - t0;
-                gather += t1 - tg;
+                gather += t1 - tg + (t3 - tw);
                 forward += t2 - t1;
-                loss += t3 - t2;
+                loss += tw - t2;
                 backward += t4 - t3;
                 optimizer += t5 - t4;
                 poolForward += p1 - p0;
