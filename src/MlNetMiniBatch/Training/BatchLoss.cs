@@ -8,7 +8,9 @@ namespace MlNetMiniBatch.Training;
 /// A batch's loss, its gradient with respect to the logits and its metric sums, on all threads: on the calling thread
 /// alone they are a serial part of every step, and the larger a share of it the more threads there are. The rows go out in
 /// runs of <see cref="RunRows"/>, each run's metric sums apart; the loss is added from the rows' terms in row order
-/// and the runs' sums in run order, so the results are the same bits on any number of threads.
+/// and the runs' sums in run order, so the results are the same bits on any number of threads. A task with more than
+/// <see cref="MaxRunSums"/> sums (binary classification's ROC histogram has 2^17) adds its metrics on the calling
+/// thread, row by row, after its loss has run on all threads: a copy of its sums per run would cost more than the metrics.
 /// </summary>
 internal sealed unsafe class BatchLoss
 {
@@ -16,12 +18,19 @@ internal sealed unsafe class BatchLoss
     /// and short enough that a 512-row batch has a run for each of 16 threads.</summary>
     public const int RunRows = 32;
 
+    /// <summary>Most metric sums a task may have for each run to keep its own.</summary>
+    public const int MaxRunSums = 64;
+
     // Runs' sums lie at least a cache line (8 doubles) apart, so that two threads never write the same line.
     private const int LineDoubles = 8;
+
+    /// <summary>Floats a batch row costs this class at most: its loss term and its share of the runs' sums.</summary>
+    public const int FloatsPerRow = 2 + ((2 * (MaxRunSums + (2 * LineDoubles))) + RunRows - 1) / RunRows;
 
     private readonly TrainingTask _task;
     private readonly MetricsAccumulator _metrics;
     private readonly int _outputs, _targetCount, _sumCount, _runStride;
+    private readonly bool _runsApart;
     private double[] _rowLosses = [];
     private double[] _runSums = [];
     private Pass _pass;
@@ -39,8 +48,12 @@ internal sealed unsafe class BatchLoss
         _outputs = outputs;
         _targetCount = targetCount;
         _sumCount = task.MetricSumCount(outputs);
-        _runStride = (_sumCount + (2 * LineDoubles) - 1) / LineDoubles * LineDoubles;
+        _runsApart = _sumCount <= MaxRunSums;
+        _runStride = _runsApart ? (_sumCount + (2 * LineDoubles) - 1) / LineDoubles * LineDoubles : 0;
     }
+
+    /// <summary>Doubles held for the rows' loss terms and the runs' sums: lets tests check they stay in proportion.</summary>
+    internal long HeldDoubles => _rowLosses.LongLength + _runSums.LongLength;
 
     /// <summary>Writes dLoss/dLogits into <paramref name="gradient"/> (unless it is empty), adds the batch's metrics and
     /// loss to the pass's sums, and returns Σ weight·loss over the batch.</summary>
@@ -80,7 +93,14 @@ internal sealed unsafe class BatchLoss
             }
         }
         double loss = TrainingTask.SumInRowOrder(_rowLosses.AsSpan(0, rows));
-        _metrics.AddRuns(loss, _runSums.AsSpan(0, runs * _runStride), _runStride);
+        if (_runsApart)
+        {
+            _metrics.AddRuns(loss, _runSums.AsSpan(0, runs * _runStride), _runStride);
+        }
+        else
+        {
+            _metrics.Add(loss, logits, targets, weights, rows);
+        }
         return loss;
     }
 
@@ -97,7 +117,7 @@ internal sealed unsafe class BatchLoss
         var weights = new ReadOnlySpan<float>(p.Weights + first, count);
         var gradient = p.WantsGradient ? new Span<float>(p.Gradient + ((long)first * _outputs), count * _outputs) : Span<float>.Empty;
         _task.RowLosses(logits, targets, weights, count, _outputs, p.TotalWeight, gradient, _rowLosses.AsSpan(first, count));
-        for (int run = firstRun; run < endRun; run++)
+        for (int run = firstRun; _runsApart && run < endRun; run++)
         {
             int r0 = run * RunRows - first, rows = Math.Min(RunRows, count - r0);
             if (rows <= 0)

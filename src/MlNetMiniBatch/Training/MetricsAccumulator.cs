@@ -36,6 +36,13 @@ internal sealed class MetricsAccumulator
     public void AddTo(Span<double> runSums, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows)
         => _task.AddMetrics(runSums, logits, targets, weights, rows, _outputs, _scaling);
 
+    /// <summary>Adds a batch: its loss sum and its rows' metrics, one row after another.</summary>
+    public void Add(double lossSum, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int rows)
+    {
+        _sums[TrainingTask.LossSlot] += lossSum;
+        _task.AddMetrics(_sums, logits, targets, weights, rows, _outputs, _scaling);
+    }
+
     /// <summary>Adds a batch: its loss sum and its runs' metric sums (<see cref="AddTo"/>, <paramref name="stride"/> doubles
     /// apart), one run after another.</summary>
     public void AddRuns(double lossSum, ReadOnlySpan<double> runSums, int stride)

@@ -18,6 +18,7 @@ internal static class TrainingMemory
             for (int l = 0; l < layout.LayerCount - 1; l++)
                 perRow += 2L * layout.FanOut(l);                  // mask and masked output
         perRow += layout.OutputSize;                               // logit gradient
+        perRow += BatchLoss.FloatsPerRow;                          // loss terms and the metrics' run sums
         int optimizerCopies = options.Optimizer switch
         {
             NeuralNetworkOptimizer.Sgd => options.Momentum > 0 ? 1 : 0,

@@ -70,6 +70,23 @@ public sealed class BatchLossTests
         Assert.AreEqual(loss, metrics.Sums[TrainingTask.LossSlot], 0);
     }
 
+    [TestMethod]
+    [DataRow(NeuralNetworkTask.MulticlassClassification, 10)]
+    [DataRow(NeuralNetworkTask.MulticlassClassification, 30)] // 63 sums, the most that still go per run
+    [DataRow(NeuralNetworkTask.MulticlassClassification, 100)]
+    [DataRow(NeuralNetworkTask.BinaryClassification, 1)] // 2^17 sums for the ROC histogram
+    public void TheBuffersStayWithinTheirShareOfTrainingMemory(NeuralNetworkTask kind, int outputs)
+    {
+        TrainingTask task = kind;
+        const int rows = 1024;
+        var (logits, targets, weights) = Batch(kind, rows, outputs, 1);
+        var batchLoss = new BatchLoss(task, new MetricsAccumulator(task, outputs, TargetScaling.Identity), outputs, 1);
+        batchLoss.Add(logits, targets, weights, rows, rows, new float[rows * outputs], threads: 2);
+        Assert.IsLessThanOrEqualTo((long)BatchLoss.FloatsPerRow * rows, 2 * batchLoss.HeldDoubles, "TrainingMemory counts BatchLoss.FloatsPerRow floats a row");
+        if (task.MetricSumCount(outputs) > BatchLoss.MaxRunSums)
+            Assert.AreEqual((long)rows, batchLoss.HeldDoubles, "a loss term a row, and no sums per run: the metrics are added row by row");
+    }
+
     private static (double Loss, float[] Gradient, double[] Sums) Run(TrainingTask task, TargetScaling scaling, float[] logits, float[] targets,
         float[] weights, int rows, int outputs, int targetCount, double totalWeight, int threads)
     {
