@@ -134,7 +134,7 @@ internal sealed class StepTimer
                 _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 long tw = Stopwatch.GetTimestamp();
                 if (batches.TryPeekNext(out var next))
-                    DataSource.Warm(next, _threads);
+                    next.WarmFeatures(_threads);
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
                 _clock.Start();

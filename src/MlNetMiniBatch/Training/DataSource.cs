@@ -81,10 +81,6 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
         }
     }
 
-    /// <summary>Starts the address translation of a batch's pending features on the threads that will copy them
-    /// (<see cref="Batch.WarmFeatures"/>).</summary>
-    public static void Warm(Batch batch, int threads) => batch.WarmFeatures(threads);
-
     /// <summary>Copies a batch's pending features (<see cref="Batch.GatherFeatures"/>) on up to <paramref name="threads"/>
     /// threads; a NaN or infinite one is reported as <see cref="Read"/> reports it.</summary>
     public void Gather(Batch batch, int threads)

@@ -94,7 +94,7 @@ internal sealed class EpochRunner
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
                 if (batches.TryPeekNext(out var next))
-                    DataSource.Warm(next, _threads);
+                    next.WarmFeatures(_threads);
                 _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
@@ -182,7 +182,7 @@ internal sealed class EpochRunner
 
     /// <summary>With more than one thread, the next batch is read while this one is computed; cached features are
     /// copied by the compute threads (<see cref="DataSource.Gather"/>), whose page walks are started during the step
-    /// before (<see cref="DataSource.Warm"/>), or on one thread by the reader as it notes each row.</summary>
+    /// before (<see cref="Batch.WarmFeatures"/>), or on one thread by the reader as it notes each row.</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize)
     {
         bool prefetch = _threads > 1;

@@ -82,7 +82,7 @@ public sealed class CachedFeatureReadTests
         while (source.Read(reader, batch, BatchSize))
         {
             if (warm && gatherThreads > 1)
-                DataSource.Warm(batch, gatherThreads);
+                batch.WarmFeatures(gatherThreads);
             if (gatherThreads > 0)
                 source.Gather(batch, gatherThreads);
             batches.Add([.. batch.FeatureRows, .. batch.Targets.AsSpan(0, batch.Count), .. batch.Weights.AsSpan(0, batch.Count), batch.Count]);
