@@ -109,7 +109,8 @@ public sealed class NeuralNetworkOptions
 
     /// <summary>Number of threads used by the kernels.</summary>
     /// <value>Default null: all cores (<see cref="Environment.ProcessorCount"/>), shared equally by the ranks that mpirun
-    /// starts on this machine (OMPI_COMM_WORLD_LOCAL_SIZE). At least 1.</value>
+    /// starts on this machine (OMPI_COMM_WORLD_LOCAL_SIZE). At least 1; more than the cores computes on the cores, with the
+    /// same results (weights and history are the same bits on any number of threads).</value>
     public int? NumberOfThreads { get; set; }
 
     /// <summary>What to do with rows that cannot be trained on: NaN or infinite features, a missing label
@@ -238,8 +239,11 @@ public sealed class NeuralNetworkOptions
 
     internal float EffectiveL2 => L2Regularization ?? (Optimizer == NeuralNetworkOptimizer.AdamW ? Defaults.AdamWWeightDecay : 0f);
 
-    /// <summary>Ranks that mpirun starts on one machine share its cores.</summary>
-    internal int EffectiveThreads => NumberOfThreads ?? Math.Max(1, Environment.ProcessorCount / DistributedTraining.RanksOnThisMachine);
+    /// <summary>Ranks that mpirun starts on one machine share its cores. More threads than cores never run at once (the
+    /// worker pool has a thread per core), and work split for threads that are not there only costs more items and more
+    /// packing, so a larger NumberOfThreads computes on the cores; the results do not depend on the thread count.</summary>
+    internal int EffectiveThreads => Math.Min(NumberOfThreads ?? Math.Max(1, Environment.ProcessorCount / DistributedTraining.RanksOnThisMachine),
+        Environment.ProcessorCount);
 
     /// <summary>Returns a copy, so a trainer is not affected by later changes to the options the user holds.</summary>
     internal NeuralNetworkOptions Clone()

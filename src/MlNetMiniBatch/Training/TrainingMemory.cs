@@ -26,7 +26,7 @@ internal static class TrainingMemory
             _ => 2,
         };
         long perModel = (long)layout.ParameterCount * (1 + optimizerCopies); // gradient + optimizer state
-        return (sizeof(float) * (b * perRow + perModel)) + (GemmThreads(options) * GemmScratchBytesPerThread(layout));
+        return (sizeof(float) * (b * perRow + perModel)) + ((long)options.EffectiveThreads * GemmScratchBytesPerThread(layout));
     }
 
     /// <summary>The most scratch one thread's products keep for the network (<see cref="Gemm.ScratchBytesPerThread"/>):
@@ -39,7 +39,4 @@ internal static class TrainingMemory
         int widest = Math.Max(layout.Sizes.Skip(1).Max(), layout.FanIn(top));
         return Gemm.ScratchBytesPerThread(widest, narrow);
     }
-
-    /// <summary>Threads that take part in the products: no more than the cores (the worker pool's size).</summary>
-    internal static long GemmThreads(NeuralNetworkOptions options) => Math.Min(options.EffectiveThreads, Environment.ProcessorCount);
 }
