@@ -21,7 +21,7 @@ internal sealed class BenchOptions
                                when asked for: rows/s of ours and PyTorch at each thread count of --thread-list and batch size of
                                --batches, speedups against the fewest threads (issue 15's sweep for the 16-core device)
           --thread-list L      scaling: comma-separated thread counts (default 1,2,4,8,16), clipped to the logical cores
-          --batches L          scaling: comma-separated batch sizes (default 128,512,2048)
+          --batches L          scaling and breakdown: comma-separated batch sizes (default 128,512,2048; breakdown 32,128,512)
           --time-budget S      scaling: seconds the whole section may take, data loading included (default 420); it plans its
                                epochs to fit, and names what it drops when even the fewest do not (--epochs fixes them)
           --bucket N           mpi: the fewest parameters per gradient bucket of the overlapped cases (default 16384)
@@ -74,8 +74,14 @@ internal sealed class BenchOptions
     /// <summary>Thread counts of the scaling section before clipping (--thread-list), null for the default.</summary>
     public int[]? ThreadListOverride { get; private set; }
 
-    /// <summary>Batch sizes of the scaling section (--batches).</summary>
-    public int[] ScalingBatches { get; private set; } = { 128, 512, 2048 };
+    /// <summary>Batch sizes given with --batches, null for each section's own.</summary>
+    public int[]? BatchesOverride { get; private set; }
+
+    /// <summary>Batch sizes of the scaling section (--batches, default 128, 512, 2048).</summary>
+    public int[] ScalingBatches => BatchesOverride ?? new[] { 128, 512, 2048 };
+
+    /// <summary>Batch sizes of the breakdown section (--batches, default 32, 128, 512).</summary>
+    public int[] BreakdownBatches => BatchesOverride ?? new[] { 32, 128, 512 };
 
     /// <summary>Seconds the scaling section may take (--time-budget).</summary>
     public double TimeBudgetSeconds { get; private set; } = 420;
@@ -139,7 +145,7 @@ internal sealed class BenchOptions
                 case "--cache-dir": o.CacheDirectory = Value(); break;
                 case "--stream-multiples": o.StreamMultiplesOverride = PositiveList(arg, Value()); break;
                 case "--thread-list": o.ThreadListOverride = PositiveList(arg, Value()); break;
-                case "--batches": o.ScalingBatches = PositiveList(arg, Value()); break;
+                case "--batches": o.BatchesOverride = PositiveList(arg, Value()); break;
                 case "--time-budget": o.TimeBudgetSeconds = Positive(arg, Value()); break;
                 case "--python": o.Python = Value(); break;
                 case "--optimizer": o.BreakdownOptimizer = OptimizerNamed(Value()); break;

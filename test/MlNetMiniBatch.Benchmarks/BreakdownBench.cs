@@ -12,8 +12,6 @@ namespace MlNetMiniBatch.Benchmarks;
 /// </summary>
 internal static class BreakdownBench
 {
-    private static readonly int[] BatchSizes = { 32, 128, 512 };
-
     public static void Run(BenchContext context)
     {
         BenchOptions options = context.Options;
@@ -56,7 +54,7 @@ internal static class BreakdownBench
         var readers = new Table("batch", "threads", "compute threads gather", "reader gathers", "reader copies in cursor order",
             "compute / reader gathers", "compute / reader copies");
         var traffic = new Table("batch", "threads", "weights+grads MB", "optimizer MB", "activations MB", "fwd+bwd GB/s", "optimizer GB/s");
-        foreach (int batch in BatchSizes)
+        foreach (int batch in options.BreakdownBatches)
         {
             var timers = threadCounts.ToDictionary(t => t, t => new StepTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
             var slicers = threadCounts.ToDictionary(t => t, t => new SliceParallelTimer(context.Train, context.BreakdownOptions(batch, 1, t)));
