@@ -104,7 +104,7 @@ internal static class BreakdownBench
             }
         }
         Report.Note("µs per step; 'reader wait' is the compute thread waiting for its batch (on one thread, no prefetch: the read itself); " +
-                    "'gather' is the compute threads copying the batch's features out of the cache, and warming the next batch's rows (the step's own time for its rows' page walks); " +
+                    "'gather' is the compute threads copying the batch's features out of the cache (each item's rows touched first, with the next item's, so that their page walks overlap); " +
                     "'reader CPU' estimates a reader's time per batch, copy included, from the per-row cost above");
         steps.Print();
         Report.Note("Worker pool, caller's view, per step: publishing a batch (and waking workers), running its own items, waiting for " +

@@ -114,7 +114,7 @@ internal sealed class StepTimer
         _metrics.Reset();
         _clock.Reset();
         long start = Stopwatch.GetTimestamp();
-        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder, warmAsNoted: _threads <= 1),
+        using (var batches = new BatchStream(_source, _source.Open(EpochRunner.ShuffleSeed(_seed, epoch), TargetScaling.Identity, gatherLater: _copy != FeatureCopy.ReaderCopiesInCursorOrder),
                    _batch, _nextBatch, _options.BatchSize, prefetch: _threads > 1, gather: _copy == FeatureCopy.ReaderGathers))
         {
             while (true)
@@ -132,9 +132,6 @@ internal sealed class StepTimer
                 long t2 = Stopwatch.GetTimestamp();
                 var p1 = WorkerPoolTimings.Read();
                 _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
-                long tw = Stopwatch.GetTimestamp();
-                if (batches.TryPeekNext(out var next))
-                    next.WarmFeatures(_threads);
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
                 _clock.Start();
@@ -145,9 +142,9 @@ internal sealed class StepTimer
                 long t5 = Stopwatch.GetTimestamp();
                 var p4 = WorkerPoolTimings.Read();
                 reader += tg - t0;
-                gather += t1 - tg + (t3 - tw);
+                gather += t1 - tg;
                 forward += t2 - t1;
-                loss += tw - t2;
+                loss += t3 - t2;
                 backward += t4 - t3;
                 optimizer += t5 - t4;
                 poolForward += p1 - p0;

@@ -51,10 +51,6 @@ internal sealed class Batch
         pending.Gather(this, threads);
     }
 
-    /// <summary>Starts the page walks of the pending features' rows on up to <paramref name="threads"/> threads, each the
-    /// rows it will copy (<see cref="CachedFeatures.Warm(Batch, int)"/>); does nothing when none are pending.</summary>
-    public void WarmFeatures(int threads) => PendingFeatures?.Warm(this, threads);
-
     /// <summary>The targets of row <paramref name="row"/>.</summary>
     public Span<float> TargetRow(int row) => Targets.AsSpan(row * TargetCount, TargetCount);
 

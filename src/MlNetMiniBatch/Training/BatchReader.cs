@@ -27,7 +27,7 @@ internal sealed class BatchReader : IBatchReader
     private readonly bool _heldOutSide;
     private readonly ValueGetter<DataViewRowId>? _getId;
     private readonly CachedFeatures? _cachedFeatures;
-    private readonly bool _gatherLater, _warmAsNoted;
+    private readonly bool _gatherLater;
     private VBuffer<float> _featureBuffer;
 
     /// <param name="split">When set, only the rows on one side of the split are read: the held-out ones when
@@ -35,11 +35,9 @@ internal sealed class BatchReader : IBatchReader
     /// <param name="scaling">How targets are standardised: one (mean, standard deviation) pair per target, or one for all.</param>
     /// <param name="gatherLater">Over a filled CacheDataView, leave the feature copy to <see cref="Batch.GatherFeatures"/>
     /// (only without SkipInvalidRows: there a row's features must be checked before it may take a place in the batch).</param>
-    /// <param name="warmAsNoted">With <paramref name="gatherLater"/>, start each noted row's address translation at once
-    /// (<see cref="CachedFeatures.Warm(int)"/>): for a reader on the thread that then gathers the batch.</param>
     public BatchReader(IDataView data, TrainingColumns columns, Random? shuffle, bool skipInvalidRows,
         TargetScaling? scaling = null, float[]? classWeights = null, ValidationSplit? split = null, bool heldOutSide = false,
-        bool gatherLater = false, bool warmAsNoted = false)
+        bool gatherLater = false)
     {
         _cursor = data.GetRowCursor(columns.All, shuffle);
         _getFeatures = _cursor.GetGetter<VBuffer<float>>(columns.Features);
@@ -63,7 +61,6 @@ internal sealed class BatchReader : IBatchReader
         _getId = split is null ? null : _cursor.GetIdGetter();
         _cachedFeatures = CachedFeatures.TryCreate(data, columns.Features, columns.FeatureCount, _cursor);
         _gatherLater = gatherLater && !skipInvalidRows && _cachedFeatures is not null;
-        _warmAsNoted = warmAsNoted && _gatherLater;
     }
 
     /// <summary>Whether this pass reads the features in place from a CacheDataView rather than through the getter.</summary>
@@ -183,10 +180,7 @@ internal sealed class BatchReader : IBatchReader
     /// features are to be gathered from.</summary>
     private RowProblem ReadAllButFeatures(Batch batch, int row)
     {
-        int cacheRow = _cachedFeatures!.CurrentRow();
-        batch.CacheRows[row] = cacheRow;
-        if (_warmAsNoted)
-            _cachedFeatures.Warm(cacheRow);
+        batch.CacheRows[row] = _cachedFeatures!.CurrentRow();
         var targets = batch.TargetRow(row);
         var problem = CheckLabelAndWeight(_getLabel, _getWeight, targets, out batch.Weights[row]);
         if (problem == RowProblem.None)

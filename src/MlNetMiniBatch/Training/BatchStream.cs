@@ -58,15 +58,6 @@ internal sealed class BatchStream : IDisposable
         return _hasRows[_current];
     }
 
-    /// <summary>The batch after the current one, when the reader thread has already filled it with rows; it is not touched
-    /// again until <see cref="Next"/> hands it out. Never waits.</summary>
-    public bool TryPeekNext(out Batch next)
-    {
-        int slot = (_current + 1) & 1;
-        next = _slots[slot];
-        return _thread is not null && _current >= 0 && _filled[slot].CurrentCount > 0 && _hasRows[slot] && _error is null;
-    }
-
     private void ReadAhead()
     {
         for (int slot = 0; ; slot ^= 1)

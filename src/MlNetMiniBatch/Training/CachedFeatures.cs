@@ -24,7 +24,7 @@ internal sealed class CachedFeatures
     private readonly CachedVectorColumn _column;
     private readonly ValueGetter<DataViewRowId> _getRowIndex;
     private DataViewRowId _rowIndex;
-    private Batch? _batch; // the batch of the items being run (RunItems)
+    private Batch? _batch; // the batch being gathered on the worker pool
     private int _nonFinite;
 
     private CachedFeatures(CachedVectorColumn column, DataViewRowCursor cursor)
@@ -50,94 +50,47 @@ internal sealed class CachedFeatures
     public bool TryRead(Span<float> row) => TryCopy(CurrentRow(), row);
 
     /// <summary>Copies the features of every row of <paramref name="batch"/> from the cache rows it noted, on up to
-    /// <paramref name="threads"/> threads; the same values whichever thread copies a row.</summary>
+    /// <paramref name="threads"/> threads, in items of <see cref="RowsPerItem"/> rows; the same values whichever thread
+    /// copies a row.</summary>
     /// <exception cref="InvalidRowException">A row has a NaN or infinite feature.</exception>
     public void Gather(Batch batch, int threads)
     {
         _nonFinite = 0;
-        RunItems(batch, threads, copy: true);
+        int items = threads > 1 ? Math.Min(WorkerPool.MaxItems, (batch.Count + RowsPerItem - 1) / RowsPerItem) : 1;
+        if (items <= 1)
+        {
+            CopyRows(batch, 0, batch.Count);
+        }
+        else
+        {
+            _batch = batch;
+            var handle = GCHandle.Alloc(this);
+            try
+            {
+                WorkerPool.Shared.Run(new RowWork { Features = GCHandle.ToIntPtr(handle) }, items, threads);
+            }
+            finally
+            {
+                handle.Free();
+                _batch = null;
+            }
+        }
         if (_nonFinite != 0)
             throw new InvalidRowException(RowProblem.NonFiniteFeature);
     }
 
     /// <summary>
-    /// Touches the first and the last cache line of every row of <paramref name="batch"/>, on the threads and in the
-    /// items that <see cref="Gather"/> will copy them in, so that each core walks the page tables of its own rows while
-    /// it still has a step to compute. The rows lie anywhere in a cache of hundreds of megabytes, a page or two apiece:
-    /// copied cold, most of their time is the address translation, which the hardware prefetcher cannot start across a
-    /// jump. The walks then run beside the step's products, and the copy finds the translations in the TLB.
+    /// Copies rows [start, end), after touching the first and the last cache line of each of them and of the next
+    /// item's rows. The rows lie anywhere in a cache of hundreds of megabytes, a page or two apiece: copied cold, most
+    /// of their time is the address translation, which the hardware prefetcher cannot start across a jump. Touched
+    /// together, the rows' page walks overlap one another, and the next item's overlap this item's copy (a thread's
+    /// items are consecutive: the pool gives each thread a contiguous run).
     /// </summary>
-    public void Warm(Batch batch, int threads)
-    {
-        if (Sse.IsSupported)
-            RunItems(batch, threads, copy: false);
-    }
-
-    /// <summary>Copies or warms the batch's rows in items of <see cref="RowsPerItem"/> on up to <paramref name="threads"/>
-    /// threads: the same items either way, which the pool gives to the same threads, so a core warms the rows it copies.</summary>
-    private void RunItems(Batch batch, int threads, bool copy)
-    {
-        int items = threads > 1 ? Math.Min(WorkerPool.MaxItems, (batch.Count + RowsPerItem - 1) / RowsPerItem) : 1;
-        if (items <= 1)
-        {
-            Rows(batch, 0, batch.Count, copy);
-            return;
-        }
-        _batch = batch;
-        var handle = GCHandle.Alloc(this);
-        try
-        {
-            WorkerPool.Shared.Run(new RowWork { Features = GCHandle.ToIntPtr(handle), Copy = copy }, items, threads);
-        }
-        finally
-        {
-            handle.Free();
-            _batch = null;
-        }
-    }
-
-    private void Rows(Batch batch, int start, int end, bool copy)
-    {
-        if (copy)
-        {
-            CopyRows(batch, start, end);
-        }
-        else
-        {
-            WarmRows(batch, start, end);
-        }
-    }
-
-    /// <summary>Touches the first and the last cache line of cache row <paramref name="index"/> (a row spans at most two
-    /// pages), for a copy of it on this core soon after (<see cref="Warm(Batch, int)"/>).</summary>
-    public unsafe void Warm(int index)
-    {
-        if (!Sse.IsSupported)
-            return;
-        _column.Values(index, out var head, out var tail);
-        var last = tail.IsEmpty ? head : tail;
-        if (last.IsEmpty)
-            return;
-        fixed (float* h = head)
-        fixed (float* l = last)
-        {
-            if (!head.IsEmpty)
-                Sse.Prefetch0(h);
-            Sse.Prefetch0(l + last.Length - 1);
-        }
-    }
-
-    private void WarmRows(Batch batch, int start, int end)
-    {
-        var rows = batch.CacheRows;
-        for (int i = start; i < end; i++)
-            Warm(rows[i]);
-    }
-
     private void CopyRows(Batch batch, int start, int end)
     {
         int d = batch.FeatureCount;
         var rows = batch.CacheRows;
+        TouchRows(batch, start, Math.Min(batch.Count, end + RowsPerItem));
         if (start < end)
             Prefetch(rows[start]);
         for (int i = start; i < end; i++)
@@ -148,6 +101,28 @@ internal sealed class CachedFeatures
                 Prefetch(rows[i + 1]);
             if (!TryCopy(rows[i], batch.Features.AsSpan(i * d, d)))
                 Volatile.Write(ref _nonFinite, 1);
+        }
+    }
+
+    /// <summary>Touches the first and the last cache line of each row of [start, end) (a row spans at most two pages).</summary>
+    private unsafe void TouchRows(Batch batch, int start, int end)
+    {
+        if (!Sse.IsSupported)
+            return;
+        var rows = batch.CacheRows;
+        for (int i = start; i < end; i++)
+        {
+            _column.Values(rows[i], out var head, out var tail);
+            var last = tail.IsEmpty ? head : tail;
+            if (last.IsEmpty)
+                continue;
+            fixed (float* h = head)
+            fixed (float* l = last)
+            {
+                if (!head.IsEmpty)
+                    Sse.Prefetch0(h);
+                Sse.Prefetch0(l + last.Length - 1);
+            }
         }
     }
 
@@ -187,14 +162,13 @@ internal sealed class CachedFeatures
     private struct RowWork : IParallelWork
     {
         public IntPtr Features;
-        public bool Copy;
 
         public readonly void Run(int index)
         {
             var features = (CachedFeatures)GCHandle.FromIntPtr(Features).Target!;
             var batch = features._batch!;
             int start = index * RowsPerItem;
-            features.Rows(batch, start, Math.Min(batch.Count, start + RowsPerItem), Copy);
+            features.CopyRows(batch, start, Math.Min(batch.Count, start + RowsPerItem));
         }
     }
 }

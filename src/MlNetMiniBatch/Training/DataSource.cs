@@ -37,8 +37,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
 
 
     /// <param name="gatherLater">Whether the batches may come with their feature copy left to <see cref="Gather"/>.</param>
-    /// <param name="warmAsNoted">Whether the reader runs on the thread that gathers, and so warms each row as it notes it.</param>
-    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling, bool gatherLater = false, bool warmAsNoted = false)
+    public IBatchReader Open(int? shuffleSeed, TargetScaling scaling, bool gatherLater = false)
     {
         _rowsRead = 0;
         if (shuffleSeed is { } key && _store is not null)
@@ -48,7 +47,7 @@ internal sealed class DataSource(IDataView data, TrainingColumns columns, Neural
             // A vector label's ClassWeights weigh each label's positive term in its task's loss, not the row.
             var rowClassWeights = isTraining && columns.TargetCount == 1 ? options.ClassWeights : null;
             return new BatchReader(data, columns, shuffleSeed is { } seed && data.CanShuffle ? new Random(seed) : null, options.SkipInvalidRows,
-                scaling, rowClassWeights, split, heldOutSide, gatherLater, warmAsNoted);
+                scaling, rowClassWeights, split, heldOutSide, gatherLater);
         }
         catch (Exception e) when (DataReadException.IsSourceFailure(e))
         {

@@ -93,8 +93,6 @@ internal sealed class EpochRunner
                 lossSum = _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
-                if (batches.TryPeekNext(out var next))
-                    next.WarmFeatures(_threads);
                 _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
@@ -181,15 +179,13 @@ internal sealed class EpochRunner
         (int)CounterRandom.Hash(CounterRandom.Hash((ulong)(uint)seed, 0x5348_5546), (ulong)(uint)epoch);
 
     /// <summary>With more than one thread, the next batch is read while this one is computed; cached features are
-    /// copied by the compute threads (<see cref="DataSource.Gather"/>), whose page walks are started during the step
-    /// before (<see cref="Batch.WarmFeatures"/>), or on one thread by the reader as it notes each row.</summary>
+    /// copied by the compute threads (<see cref="DataSource.Gather"/>).</summary>
     private BatchStream Stream(DataSource source, int? shuffleSeed, int batchSize)
     {
-        bool prefetch = _threads > 1;
-        var reader = source.Open(shuffleSeed, _scaling, gatherLater: true, warmAsNoted: !prefetch);
+        var reader = source.Open(shuffleSeed, _scaling, gatherLater: true);
         if (_group is not null)
             (reader, batchSize) = _group.Shard(reader, batchSize);
-        return new(source, reader, _batch, _nextBatch, batchSize, prefetch);
+        return new(source, reader, _batch, _nextBatch, batchSize, prefetch: _threads > 1);
     }
 
     private void EnsureCapacity(int rows)

@@ -67,22 +67,19 @@ public sealed class CachedFeatureReadTests
 
     /// <summary>Every batch of one shuffled pass (features, targets, weights, copied out) and the rows skipped; with
     /// <paramref name="gatherThreads"/> above 0, the training pass's way: the reader notes cache rows and the features are
-    /// gathered afterwards on that many threads; with <paramref name="warm"/>, each row's address translation is started
-    /// first, as training does: by the reader as it notes the row on one thread, by the gathering threads on more.</summary>
+    /// gathered afterwards on that many threads.</summary>
     private static (List<float[]> Batches, long Skipped) ReadPass(IDataView data, NeuralNetworkOptions options, int seed, bool expectInPlace,
-        int gatherThreads = 0, bool warm = false)
+        int gatherThreads = 0)
     {
         var columns = TrainingColumns.Bind(data.Schema, NeuralNetworkTask.MulticlassClassification, options, "training");
         using var source = DataSource.Training(data, columns, options, null);
-        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: gatherThreads > 0, warmAsNoted: warm && gatherThreads == 1);
+        using var reader = source.Open(seed, TargetScaling.Identity, gatherLater: gatherThreads > 0);
         Assert.AreEqual(expectInPlace, ((BatchReader)reader).ReadsCacheInPlace, "which path the reader took");
         Assert.AreEqual(expectInPlace && gatherThreads > 0 && !options.SkipInvalidRows, ((BatchReader)reader).GathersLater, "whether the copy waits");
         var batch = new Batch(BatchSize, columns.FeatureCount);
         var batches = new List<float[]>();
         while (source.Read(reader, batch, BatchSize))
         {
-            if (warm && gatherThreads > 1)
-                batch.WarmFeatures(gatherThreads);
             if (gatherThreads > 0)
                 source.Gather(batch, gatherThreads);
             batches.Add([.. batch.FeatureRows, .. batch.Targets.AsSpan(0, batch.Count), .. batch.Weights.AsSpan(0, batch.Count), batch.Count]);
@@ -147,25 +144,21 @@ public sealed class CachedFeatureReadTests
     }
 
     [TestMethod]
-    [DataRow(false, 1, false)]
-    [DataRow(true, 1, false)]
-    [DataRow(false, 2, false)]
-    [DataRow(true, 3, false)]
-    [DataRow(false, 1, true)]
-    [DataRow(true, 1, true)]
-    [DataRow(false, 2, true)]
-    [DataRow(true, 3, true)]
-    public void GatheringTheNotedRowsLaterGivesTheGettersBatchesBitForBit(bool sparse, int threads, bool warm)
+    [DataRow(false, 1)]
+    [DataRow(true, 1)]
+    [DataRow(false, 2)]
+    [DataRow(true, 3)]
+    public void GatheringTheNotedRowsLaterGivesTheGettersBatchesBitForBit(bool sparse, int threads)
     {
         var ml = new MLContext(1);
         var cache = FilledCache(ml, sparse, withBadRows: false);
         var (getters, _) = ReadPass(new PassThroughDataView(cache), Options(skip: false), 4, expectInPlace: false);
         long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
-        var (gathered, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads, warm: warm);
+        var (gathered, _) = ReadPass(cache, Options(skip: false), 4, expectInPlace: true, gatherThreads: threads);
         long dispatched = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before;
         AssertSameBits(getters, gathered);
         if (threads > 1)
-            Assert.AreEqual((warm ? 2L : 1L) * getters.Count, dispatched, "every batch's gather (and warming) went to the worker pool");
+            Assert.AreEqual((long)getters.Count, dispatched, "every batch's gather went to the worker pool");
         else
             Assert.AreEqual(0L, dispatched, "one thread gathers inline");
     }
