@@ -95,8 +95,7 @@ internal sealed class CachedFeatures
             Prefetch(rows[start]);
         for (int i = start; i < end; i++)
         {
-            // The rows lie anywhere in the cache; asking for the next one while copying this one overlaps their
-            // memory latencies, which the hardware prefetcher cannot do across a jump.
+            // Asking for the next row while copying this one overlaps their memory latencies.
             if (i + 1 < end)
                 Prefetch(rows[i + 1]);
             if (!TryCopy(rows[i], batch.Features.AsSpan(i * d, d)))
