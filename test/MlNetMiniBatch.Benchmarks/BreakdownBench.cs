@@ -87,7 +87,7 @@ internal static class BreakdownBench
                 Report.Note($"batch {batch}, {t} thread(s), after {repetitions + 1} epochs: subnormal floats in the parameters {100 * ps:F2}%, " +
                             $"the gradient {100 * gs:F2}%, the optimizer state {100 * ss:F2}%");
                 Report.Bench("breakdown", $"b{batch}/t{t}/subnormal", ("parameters", ps), ("gradient", gs), ("state", ss));
-                Add(steps, pool, traffic, batch, t, m, StepCost.For(timers[t].Layout, batch, timers[t].OptimizerStateArrays),
+                Add(steps, pool, traffic, batch, t, m, StepCost.For(timers[t].Layout, batch, timers[t].OptimizerStateArrays, timers[t].KeepsPreActivation),
                     t == 1 ? roofOne : roofMany, read.ReaderShuffled, fit);
                 layers ??= BackwardLayerTable(timers[t].Layout);
                 AddBackwardLayers(layers, batch, t, m, timers[t].Layout, t == 1 ? roofOne : roofMany);

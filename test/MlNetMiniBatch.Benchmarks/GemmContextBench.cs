@@ -134,7 +134,7 @@ internal static unsafe class GemmContextBench
             for (int i = 0; i < _logitGradient.Length; i++)
                 _logitGradient[i] = (random.NextSingle() - 0.5f) / batch;
             _network = new MultilayerPerceptron(layout, NeuralNetworkActivation.ReLU);
-            _buffers = new LayerBuffers(layout, batch);
+            _buffers = new LayerBuffers(layout, NeuralNetworkActivation.ReLU, batch);
             if (reader != ReaderWork.None)
                 _reader = new ReaderStandIn(_inputs, layout.InputSize, batch, reader);
         }

@@ -48,7 +48,7 @@ internal sealed class SliceParallelTimer
         int sliceRows = (options.BatchSize + _threads - 1) / _threads;
         _gradients = Enumerable.Range(0, _threads).Select(_ => new float[layout.ParameterCount]).ToArray();
         _logitGradients = Enumerable.Range(0, _threads).Select(_ => new float[sliceRows * layout.OutputSize]).ToArray();
-        _buffers = Enumerable.Range(0, _threads).Select(_ => new LayerBuffers(layout, sliceRows)).ToArray();
+        _buffers = Enumerable.Range(0, _threads).Select(_ => new LayerBuffers(layout, options.Activation, sliceRows)).ToArray();
         _lossSums = new double[_threads];
         _batch = new Batch(options.BatchSize, layout.InputSize);
         _nextBatch = new Batch(options.BatchSize, layout.InputSize);

@@ -11,7 +11,8 @@ internal readonly record struct StepCost(double ForwardFlops, double BackwardFlo
     long OptimizerBytes, long ActivationBytes)
 {
     /// <param name="stateArrays">Arrays the size of the model the optimizer keeps (SGD with momentum: 1, Adam: 2).</param>
-    public static StepCost For(NetworkLayout layout, int rows, int stateArrays)
+    /// <param name="keepsPreActivation">Whether hidden layers keep z apart from f(z) (<see cref="LayerBuffers.KeepsPreActivation"/>).</param>
+    public static StepCost For(NetworkLayout layout, int rows, int stateArrays, bool keepsPreActivation)
     {
         const int F = sizeof(float);
         long forwardMacs = 0, backwardMacs = 0, activations = 0, upperWeights = 0;
@@ -21,13 +22,14 @@ internal readonly record struct StepCost(double ForwardFlops, double BackwardFlo
             bool hidden = l < layout.LayerCount - 1;
             forwardMacs += rows * fanIn * fanOut;
             backwardMacs += rows * fanIn * fanOut * (l > 0 ? 2 : 1); // dW for every layer, dX for all but the first
-            // Forward: read the input, write z (and f(z) for a hidden layer). Backward: dW reads the input and dZ, dB reads
-            // dZ, and dX (l > 0) reads dZ, writes the layer below's dZ and reads its z and f(z) for the derivative.
-            activations += rows * fanIn + rows * fanOut * (hidden ? 2 : 1);
+            // Forward: read the input, write z (and f(z) for a hidden layer that keeps z apart). Backward: dW reads the
+            // input and dZ, dB reads dZ, and dX (l > 0) reads dZ, writes the layer below's dZ and reads its z or f(z) for
+            // the derivative.
+            activations += rows * fanIn + rows * fanOut * (hidden && keepsPreActivation ? 2 : 1);
             activations += rows * fanIn + 2 * rows * fanOut;
             if (l > 0)
             {
-                activations += rows * fanOut + 3 * rows * fanIn;
+                activations += rows * fanOut + 2 * rows * fanIn;
                 upperWeights += fanIn * fanOut;
             }
         }

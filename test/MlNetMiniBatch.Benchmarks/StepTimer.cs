@@ -82,7 +82,7 @@ internal sealed class StepTimer
         _threads = options.EffectiveThreads;
         _batch = new Batch(options.BatchSize, Layout.InputSize);
         _nextBatch = new Batch(options.BatchSize, Layout.InputSize);
-        _buffers = new LayerBuffers(Layout, options.BatchSize);
+        _buffers = new LayerBuffers(Layout, options.Activation, options.BatchSize);
         _clock = new BackwardClock(Layout.LayerCount);
         _logitGradient = new float[options.BatchSize * Layout.OutputSize];
         _metrics = new MetricsAccumulator(task, Layout.OutputSize, TargetScaling.Identity);
@@ -101,6 +101,9 @@ internal sealed class StepTimer
     }
 
     public int OptimizerStateArrays => _optimizer.State.Count(s => s.Length > 0);
+
+    /// <summary>Whether the layer buffers keep hidden layers' z apart from f(z).</summary>
+    public bool KeepsPreActivation => LayerBuffers.KeepsPreActivation(_options.Activation);
 
     /// <summary>One epoch; shuffled with the trainer's seed for that epoch, prefetching with more than one thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

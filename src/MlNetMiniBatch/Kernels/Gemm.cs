@@ -39,6 +39,7 @@ internal static unsafe partial class Gemm
     /// <summary>
     /// A dense layer's forward product with its epilogue fused in: <c>z = a·b + bias</c> (row-broadcast bias), then
     /// <c>activated = f(z)</c> when <paramref name="activated"/> is not empty, tile by tile while each tile is in cache.
+    /// <paramref name="activated"/> may be <paramref name="z"/>'s own memory: each tile's f(z) then replaces its z.
     /// </summary>
     public static void MultiplyAddBias(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> z, ReadOnlySpan<float> bias, NeuralNetworkActivation activation, Span<float> activated, int threads)

@@ -7,23 +7,45 @@ namespace MlNetMiniBatch.Network;
 /// gradient dZ (the loss's gradient with respect to z). Sized by batch capacity and layer widths only,
 /// allocated once and reused for every batch. Each buffer starts on a cache line (<see cref="AlignedFloats"/>): they are
 /// the GEMMs' outputs, and the backward pass reads the gradients in place as an operand.
+/// A hidden layer whose activation's derivative can be read off f(z) keeps f(z) alone, written over z as the GEMM
+/// finishes each tile (<see cref="KeepsPreActivation"/>): a third less activation memory, and that much less of it
+/// written by the forward pass and read again by the backward.
 /// </summary>
 internal sealed class LayerBuffers
 {
     private readonly NetworkLayout _layout;
+    private readonly bool _keepsPreActivation;
     private AlignedFloats[] _preActivations = [];
     private AlignedFloats[] _activations = [];
     private AlignedFloats[] _dropoutMasks = [];
     private AlignedFloats[] _droppedOutputs = [];
     private AlignedFloats[] _layerGradients = [];
 
-    public LayerBuffers(NetworkLayout layout, int capacity)
+    public LayerBuffers(NetworkLayout layout, NeuralNetworkActivation activation, int capacity)
+        : this(layout, KeepsPreActivation(activation), capacity)
+    {
+    }
+
+    /// <param name="keepsPreActivation">Whether hidden layers keep z apart from f(z); tests set it to show that not keeping
+    /// z changes no bit.</param>
+    internal LayerBuffers(NetworkLayout layout, bool keepsPreActivation, int capacity)
     {
         _layout = layout;
+        _keepsPreActivation = keepsPreActivation;
         EnsureCapacity(capacity);
     }
 
+    /// <summary>
+    /// Whether a hidden layer needs z apart from f(z). ReLU and leaky ReLU keep z's sign in f(z) (f(z) &gt; 0 exactly
+    /// where z &gt; 0, NaN included), so their derivative's test reads the same either way; tanh's and the logistic's
+    /// derivatives are written in f(z) already. GELU's derivative needs z itself.
+    /// </summary>
+    public static bool KeepsPreActivation(NeuralNetworkActivation activation) => activation == NeuralNetworkActivation.GELU;
+
     public int Capacity { get; private set; }
+
+    /// <summary>Floats held for z, f(z) and dZ (without dropout's): lets tests check what the memory estimate counts.</summary>
+    internal long LayerFloats => _preActivations.Concat(_activations).Concat(_layerGradients).Distinct().Sum(b => (long)b.Length);
 
     /// <summary>Grows the buffers when a batch larger than any before arrives; a no-op in steady state.</summary>
     public void EnsureCapacity(int rows)
@@ -37,7 +59,7 @@ internal sealed class LayerBuffers
         for (int l = 0; l < layers; l++)
         {
             _preActivations[l] = new AlignedFloats(rows * _layout.FanOut(l));
-            _activations[l] = l < layers - 1 ? new AlignedFloats(rows * _layout.FanOut(l)) : _preActivations[l];
+            _activations[l] = l < layers - 1 && _keepsPreActivation ? new AlignedFloats(rows * _layout.FanOut(l)) : _preActivations[l];
             _layerGradients[l] = new AlignedFloats(rows * _layout.FanOut(l));
         }
         if (HasDropout)
@@ -77,6 +99,8 @@ internal sealed class LayerBuffers
     /// <summary>Dropout multipliers of a hidden layer: 0 for dropped units, 1 / (1 − rate) for kept ones.</summary>
     public Span<float> DropoutMask(int layer, int rows) => _dropoutMasks[layer].Span(rows * _layout.FanOut(layer));
 
+    /// <summary>z of a layer: the same memory as <see cref="Activation"/> for the output layer, and for a hidden layer that
+    /// does not keep z (<see cref="KeepsPreActivation"/>), whose z is overwritten by f(z).</summary>
     public Span<float> PreActivation(int layer, int rows) => _preActivations[layer].Span(rows * _layout.FanOut(layer));
 
     public Span<float> Activation(int layer, int rows) => _activations[layer].Span(rows * _layout.FanOut(layer));

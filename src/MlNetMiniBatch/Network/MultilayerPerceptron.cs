@@ -64,7 +64,7 @@ internal sealed unsafe class MultilayerPerceptron
             bool hidden = l < Layout.LayerCount - 1;
             var a = hidden ? buffers.Activation(l, rows).Slice(first * fanOut, count * fanOut) : Span<float>.Empty;
             // z[rows × fanOut] = input[rows × fanIn] · W[fanIn × fanOut] + b, and a = f(z) for a hidden layer,
-            // the bias and activation applied to each tile of z as the GEMM finishes it.
+            // the bias and activation applied to each tile of z as the GEMM finishes it (a may be z's memory: LayerBuffers).
             Gemm.MultiplyAddBias(count, fanOut, fanIn, layerInput, fanIn, Layout.Weights(parameters, l), fanOut, z,
                 Layout.Bias(parameters, l), Activation, a, threads);
             layerInput = !hidden ? z : dropout > 0 ? Dropout(a, buffers, l, rows, first, count, dropout, dropoutSeed) : a;

@@ -56,7 +56,7 @@ internal sealed class BlockScoredCursor : DataViewRowCursor
         _outputs = new float[_blockRows * model.ScoredValuesPerRow];
         _batches = new long[_blockRows];
         _ids = new DataViewRowId[_blockRows];
-        _buffers = new LayerBuffers(model.Layout, _blockRows);
+        _buffers = new LayerBuffers(model.Layout, model.Activation, _blockRows);
     }
 
     /// <summary>Rows read ahead per block for a network of this shape.</summary>

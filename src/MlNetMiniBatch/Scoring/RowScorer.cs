@@ -24,7 +24,7 @@ internal sealed class RowScorer
         _getFeatures = input.GetGetter<VBuffer<float>>(featureColumn);
         _features = new float[model.InputSize];
         _outputs = new float[model.ScoredValuesPerRow];
-        _buffers = new LayerBuffers(model.Layout, 1);
+        _buffers = new LayerBuffers(model.Layout, model.Activation, 1);
     }
 
     /// <summary>The getter of output column <paramref name="name"/>, typed as ML.NET asks for it.</summary>

@@ -50,7 +50,7 @@ internal sealed class EpochRunner
         int capacity = (int)Math.Max(1, Math.Min(Math.Min(options.BatchSize, knownRows ?? long.MaxValue), 1024));
         _batch = new Batch(capacity, layout.InputSize, targetCount);
         _nextBatch = new Batch(capacity, layout.InputSize, targetCount);
-        _buffers = new LayerBuffers(layout, capacity);
+        _buffers = new LayerBuffers(layout, network.Activation, capacity);
         _gradient = group?.CreateGradient(layout) ?? new float[layout.ParameterCount];
         _logitGradient = new float[capacity * layout.OutputSize];
         _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);

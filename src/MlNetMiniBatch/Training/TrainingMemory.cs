@@ -4,16 +4,18 @@ using MlNetMiniBatch.Network;
 namespace MlNetMiniBatch.Training;
 
 /// <summary>The bytes of working memory a training run holds at a batch size: what grows with the batch (batch rows,
-/// twice with the prefetch thread; every layer's pre-activations, activations and gradients) plus what the model
-/// needs (gradient, optimizer state, and each thread's GEMM scratch, bounded by the layer widths).</summary>
+/// twice with the prefetch thread; every layer's pre-activations, activations and gradients, as <see cref="LayerBuffers"/>
+/// holds them) plus what the model needs (gradient, optimizer state, and each thread's GEMM scratch, bounded by the layer
+/// widths).</summary>
 internal static class TrainingMemory
 {
     public static long Bytes(NetworkLayout layout, int batchSize, NeuralNetworkOptions options)
     {
         long b = batchSize;
         long perRow = (layout.InputSize + 2) * (options.EffectiveThreads > 1 ? 2L : 1L); // features, target, weight; a second batch is read ahead
+        int hiddenBuffers = LayerBuffers.KeepsPreActivation(options.Activation) ? 3 : 2;
         for (int l = 0; l < layout.LayerCount; l++)
-            perRow += (l < layout.LayerCount - 1 ? 3 : 2) * (long)layout.FanOut(l); // z, f(z) and dZ; the logits are their own f(z)
+            perRow += (l < layout.LayerCount - 1 ? hiddenBuffers : 2) * (long)layout.FanOut(l); // z, f(z) and dZ; the logits are their own f(z)
         if (options.Dropout > 0)
             for (int l = 0; l < layout.LayerCount - 1; l++)
                 perRow += 2L * layout.FanOut(l);                  // mask and masked output

@@ -70,7 +70,7 @@ public sealed class GradientCheckTests
         }).Select(t => (float)t).ToArray();
         var weights = Enumerable.Range(0, rows).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
         double totalWeight = weights.Sum(w => (double)w);
-        var buffers = new LayerBuffers(layout, rows);
+        var buffers = new LayerBuffers(layout, activation, rows);
 
         bool[] KinkSides() // which side of 0 every hidden pre-activation is on: where it flips, f is not differentiable
         {

@@ -31,7 +31,7 @@ public sealed class RowSlicesTests
         (int[] Bits, long Slices) Pass(int t)
         {
             long before = RowSlices.Dispatched;
-            var buffers = new LayerBuffers(layout, rows);
+            var buffers = new LayerBuffers(layout, network.Activation, rows);
             var logits = network.Forward(parameters, input, rows, buffers, t, dropout, dropoutSeed: 11).ToArray();
             var logitGradient = new float[rows * layout.OutputSize];
             TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, targets, weights, rows, layout.OutputSize, rows, logitGradient);
@@ -73,7 +73,7 @@ public sealed class RowSlicesTests
         WeightInitializer.Initialize(layout, NeuralNetworkActivation.ReLU, parameters, random);
         var input = Enumerable.Range(0, rows * layout.InputSize).Select(_ => Synthetic.Gaussian(random)).ToArray();
         var logitGradient = Enumerable.Range(0, rows * layout.OutputSize).Select(_ => Synthetic.Gaussian(random)).ToArray();
-        var buffers = new LayerBuffers(layout, rows);
+        var buffers = new LayerBuffers(layout, network.Activation, rows);
         network.Forward(parameters, input, rows, buffers, threads);
         var gradient = new float[layout.ParameterCount];
         var hook = new RecordingHook(layout, gradient);

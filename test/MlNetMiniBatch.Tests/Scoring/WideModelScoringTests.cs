@@ -17,7 +17,7 @@ public sealed class WideModelScoringTests
     {
         // The features themselves are the caller's; a layer's scratch needs only the layers' widths.
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var buffers = new LayerBuffers(new NetworkLayout([1 << 25, 1]), BlockScoredCursor.MaxBlockRows);
+        var buffers = new LayerBuffers(new NetworkLayout([1 << 25, 1]), NeuralNetworkActivation.ReLU, BlockScoredCursor.MaxBlockRows);
         Assert.IsLessThan(1 << 20, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.AreEqual(BlockScoredCursor.MaxBlockRows, buffers.Capacity);
         Assert.AreEqual(1, BlockScoredCursor.BlockRows(new NetworkLayout([1 << 25, 1])), "a 2^25-wide row is scored on its own");

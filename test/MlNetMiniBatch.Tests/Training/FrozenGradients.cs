@@ -27,7 +27,7 @@ internal sealed class FrozenGradients
         _features = features;
         _targets = model.Task == NeuralNetworkTask.Regression
             ? targets.Select(t => (t - model.LabelMean) / model.LabelStandardDeviation).ToArray() : targets;
-        _buffers = new LayerBuffers(model.Layout, 1);
+        _buffers = new LayerBuffers(model.Layout, model.Activation, 1);
     }
 
     public int Rows => _targets.Length;
@@ -100,7 +100,7 @@ internal sealed class FrozenGradients
             _batchTargets = new float[n];
             _weights = Enumerable.Repeat(1f, n).ToArray();
             _logitGradient = new float[n * outputs];
-            _buffers = new LayerBuffers(_model.Layout, n);
+            _buffers = new LayerBuffers(_model.Layout, _model.Activation, n);
         }
         for (int i = 0; i < n; i++)
         {

@@ -30,7 +30,7 @@ public sealed class TrainingMemoryTests
             var parameters = new float[layout.ParameterCount];
             WeightInitializer.Initialize(layout, NeuralNetworkActivation.ReLU, parameters, random);
             var input = Enumerable.Range(0, rows * layout.InputSize).Select(_ => (float)random.NextDouble()).ToArray();
-            var buffers = new LayerBuffers(layout, rows);
+            var buffers = new LayerBuffers(layout, network.Activation, rows);
             network.Forward(parameters, input, rows, buffers, threads: 1);
             var logitGradient = Enumerable.Range(0, rows * layout.OutputSize).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
             network.Backward(parameters, input, rows, buffers, logitGradient, new float[layout.ParameterCount], l2: 0, threads: 1);
