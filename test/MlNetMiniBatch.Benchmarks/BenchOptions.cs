@@ -29,6 +29,8 @@ internal sealed class BenchOptions
           --epochs N           override the epochs of the training section (mpi: epochs per job, the first untimed; default 2)
           --seeds N            timed runs per side and batch size in the training section (default 10, quick 1); mpi: rounds
                                of alternating jobs (default 3, quick 1)
+          --accuracy-seeds N   train: after the timed seeds, seeds up to N on each side for accuracy alone (their rows/s are
+                               not used), and the accuracy difference over seeds 1..N beside the --seeds check (N > --seeds)
           --data DIR           Fashion-MNIST idx files (default: /usr/share/datasets/fashion-mnist, else the shipped subset)
           --cache-dir DIR      where the streaming files are generated (default: $TMPDIR/mlnetminibatch-bench)
           --stream-multiples L comma-separated multiples of the training set for the streaming section (default 1,4,16)
@@ -60,6 +62,9 @@ internal sealed class BenchOptions
     public int Threads { get; private set; } = 2;
     public int? EpochsOverride { get; private set; }
     public int? SeedsOverride { get; private set; }
+
+    /// <summary>Seeds of the training section's accuracy comparison, the timed ones included; null: only the timed ones.</summary>
+    public int? AccuracySeeds { get; private set; }
     public string? DataDirectory { get; private set; }
     public string CacheDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "mlnetminibatch-bench");
     public int[]? StreamMultiplesOverride { get; private set; }
@@ -141,6 +146,7 @@ internal sealed class BenchOptions
                 case "--threads": o.Threads = Positive(arg, Value()); break;
                 case "--epochs": o.EpochsOverride = Positive(arg, Value()); break;
                 case "--seeds": o.SeedsOverride = Positive(arg, Value()); break;
+                case "--accuracy-seeds": o.AccuracySeeds = Positive(arg, Value()); break;
                 case "--data": o.DataDirectory = Value(); break;
                 case "--cache-dir": o.CacheDirectory = Value(); break;
                 case "--stream-multiples": o.StreamMultiplesOverride = PositiveList(arg, Value()); break;
@@ -157,6 +163,8 @@ internal sealed class BenchOptions
             }
         }
         if (o.Quick && o.Full) throw new ArgumentException("--quick and --full exclude each other.");
+        if (o.AccuracySeeds is { } accuracySeeds && accuracySeeds <= o.Seeds)
+            throw new ArgumentException($"--accuracy-seeds {accuracySeeds} adds nothing to the {o.Seeds} timed seeds: give more than --seeds.");
         return o;
     }
 

@@ -95,6 +95,13 @@ internal sealed class Table
 
 internal static class Stats
 {
+    /// <summary>Sample variance (n − 1 in the denominator).</summary>
+    public static double Variance(IReadOnlyList<double> values)
+    {
+        double mean = values.Average();
+        return values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
+    }
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) return double.NaN;
