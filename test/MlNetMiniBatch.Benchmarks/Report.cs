@@ -102,6 +102,10 @@ internal static class Stats
         return values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
     }
 
+    /// <summary>Standard error of mean(a) − mean(b), from each sample's spread.</summary>
+    public static double DifferenceStandardError(IReadOnlyList<double> a, IReadOnlyList<double> b) =>
+        Math.Sqrt((Variance(a) / a.Count) + (Variance(b) / b.Count));
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) return double.NaN;

@@ -145,8 +145,13 @@ internal static class TrainBench
         }
         table.Print();
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
-        if (options.AccuracySeeds is { } accuracySeeds && missing is null)
-            PrintMoreSeedsAccuracy(context, peers, samples, seeds, accuracySeeds, epochs, threads);
+        if (options.AccuracySeeds is { } accuracySeeds)
+        {
+            if (missing is null)
+                PrintMoreSeedsAccuracy(context, peers, samples, seeds, accuracySeeds, epochs, threads);
+            else
+                Report.Note($"--accuracy-seeds {accuracySeeds} not run: the PyTorch peer is missing: {missing}.");
+        }
         PrintSteadyState(samples, threads);
         if (threads != 1)
             PrintScaling(samples, seeds, threads);
@@ -233,7 +238,7 @@ internal static class TrainBench
 
         /// <summary>Standard error of mean(ours) − mean(PyTorch) from the spread of each side's seeds.</summary>
         public double? DifferenceStandardError() =>
-            OursAcc.Count > 1 && TorchAcc.Count > 1 ? Math.Sqrt((Stats.Variance(OursAcc) / OursAcc.Count) + (Stats.Variance(TorchAcc) / TorchAcc.Count)) : null;
+            OursAcc.Count > 1 && TorchAcc.Count > 1 ? Stats.DifferenceStandardError(OursAcc, TorchAcc) : null;
     }
 
     /// <summary>Seeds 2..n: ours at every batch size, then the peer at every batch size, seed by seed; then, on more than
@@ -452,7 +457,7 @@ internal static class TrainBench
             if (o.Count < 2 || p.Count < 2)
                 continue;
             double delta = 100 * (o.Average() - p.Average());
-            double error = 100 * Math.Sqrt((Stats.Variance(o) / o.Count) + (Stats.Variance(p) / p.Count));
+            double error = 100 * Stats.DifferenceStandardError(o, p);
             table.Add(batch.ToString(CultureInfo.InvariantCulture), $"{o.Count} / {p.Count}",
                 $"{o.Average():F4} ({100 * Math.Sqrt(Stats.Variance(o)):F2})", $"{p.Average():F4} ({100 * Math.Sqrt(Stats.Variance(p)):F2})",
                 $"{delta:+0.00;-0.00} ±{error:F2}", Math.Abs(delta) <= 2 * error ? "yes" : "no");
