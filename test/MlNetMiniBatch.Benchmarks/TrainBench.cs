@@ -145,6 +145,8 @@ internal static class TrainBench
         }
         table.Print();
         Report.Note("other load: share of the machine's cores used by other processes while each side trained.");
+        if (missing is null)
+            SameStartCheck.Run(context, peers, BatchSizes, threads);
         if (options.AccuracySeeds is { } accuracySeeds)
         {
             if (missing is null)
