@@ -61,6 +61,47 @@ internal static class FmaRoof
         return (one, many);
     }
 
+    /// <summary>
+    /// How steadily <paramref name="threads"/> cores deliver the roof together: as many dedicated threads each run the
+    /// chains in chunks of about 2.5 ms for <paramref name="seconds"/>; per thread, the share of its chunks that ran below
+    /// 80% of its median rate. A core the host shares with another guest's work (an SMT sibling busy, a vCPU briefly
+    /// descheduled) shows here and not in /proc/stat's load or steal; a training step that waits for all its threads at
+    /// every product runs at the pace of the slowest core meanwhile.
+    /// </summary>
+    public static IReadOnlyList<double> SlowChunkShares(int threads, double seconds)
+    {
+        long iterations = 1_000_000;
+        iterations = Math.Max(1000, (long)(iterations * 0.0025 / RunOne(iterations)));
+        var shares = new double[threads];
+        var workers = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int index = t;
+            workers[t] = new Thread(() =>
+            {
+                var chunkSeconds = new List<double>();
+                long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+                while (Stopwatch.GetTimestamp() < end)
+                    chunkSeconds.Add(RunOne(iterations));
+                double median = Stats.Median(chunkSeconds);
+                shares[index] = (double)chunkSeconds.Count(c => c > median / 0.8) / chunkSeconds.Count;
+            }) { IsBackground = true };
+            workers[t].Start();
+        }
+        foreach (Thread w in workers) w.Join();
+        return shares;
+    }
+
+    /// <summary>Measures <see cref="SlowChunkShares"/> and reports it as a note and a BENCH line of <paramref name="section"/>.</summary>
+    public static void ReportSteadiness(string section, string when, int threads, double seconds)
+    {
+        var shares = SlowChunkShares(threads, seconds);
+        Report.Note($"Core steadiness {when}: {threads} thread(s) at once for {seconds:F0} s, share of 2.5 ms FMA chunks below 80% of " +
+                    $"the thread's median rate: worst thread {100 * shares.Max():F1}%, mean {100 * shares.Average():F1}%");
+        Report.Bench(section, $"steadiness/{when.Replace(' ', '-')}", ("threads", threads), ("seconds", seconds),
+            ("worst_slow_chunk_share", shares.Max()), ("mean_slow_chunk_share", shares.Average()));
+    }
+
     private static double RunOne(long iterations)
     {
         long start = Stopwatch.GetTimestamp();

@@ -43,6 +43,9 @@ internal static class GemmBench
         foreach (int t in threadCounts)
             Report.Bench("gemm", $"fma-roof/t{t}", ("threads", t), ("width", FmaRoof.Width), ("gflops", roof[t]), ("gflops_per_thread", roof[t] / t));
 
+        if (options.Threads > 1)
+            FmaRoof.ReportSteadiness("gemm", "after the roof", options.Threads, options.Quick ? 1 : 3);
+
         var ours = new Dictionary<(string, int), (double Gflops, int Samples, bool Correct)>();
         foreach (int t in threadCounts)
             foreach (Shape s in Shapes)

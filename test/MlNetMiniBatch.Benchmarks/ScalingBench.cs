@@ -42,6 +42,7 @@ internal static class ScalingBench
         string? missing = peers.Missing("torch");
         Report.Note(missing is null ? $"PyTorch peer: {Peers.EnvironmentDescription}" : $"PyTorch peer skipped: {missing}. Our figures follow without it.");
         int t0 = threadCounts[0];
+        FmaRoof.ReportSteadiness("scaling", "before the runs", threadCounts[^1], 3);
 
         // Calibration: the warm-up Fits of the first thread count, whose epochs give the first estimates.
         var oursEpoch = new Dictionary<int, double>();
@@ -161,6 +162,7 @@ internal static class ScalingBench
             }
         }
 
+        FmaRoof.ReportSteadiness("scaling", "after the runs", threadCounts[^1], 3);
         Console.WriteLine();
         Report.Note("rows/s: training rows / the median epoch's wall time (ours: History Elapsed after a 1-epoch warm-up Fit; PyTorch: its " +
                     "epoch loop, first epoch untimed); speedup: against the same side on the fewest threads; epochs: timed, ours/PyTorch.");
