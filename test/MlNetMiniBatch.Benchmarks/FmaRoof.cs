@@ -64,9 +64,9 @@ internal static class FmaRoof
     /// <summary>
     /// How steadily <paramref name="threads"/> cores deliver the roof together: as many dedicated threads each run the
     /// chains in chunks of about 2.5 ms for <paramref name="seconds"/>; per thread, the share of its chunks that ran below
-    /// 80% of its median rate. A core the host shares with another guest's work (an SMT sibling busy, a vCPU briefly
-    /// descheduled) shows here and not in /proc/stat's load or steal; a training step that waits for all its threads at
-    /// every product runs at the pace of the slowest core meanwhile.
+    /// 80% of its median rate. A core the host shares with other work shows here, while /proc/stat's load and steal
+    /// stay near zero; a training step that waits for all its threads at every product runs at the slowest core's pace
+    /// meanwhile.
     /// </summary>
     public static IReadOnlyList<double> SlowChunkShares(int threads, double seconds)
     {
