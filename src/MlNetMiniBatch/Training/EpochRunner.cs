@@ -18,6 +18,7 @@ internal sealed class EpochRunner
     private readonly float[] _parameters;
     private readonly Optimizer _optimizer;
     private readonly float _l2;
+    private readonly bool _l2InStep;
     private readonly TargetScaling _scaling;
     private readonly int _seed, _threads, _evaluationBatchSize;
     private readonly Batch _batch, _nextBatch;
@@ -40,6 +41,9 @@ internal sealed class EpochRunner
         _parameters = parameters;
         _optimizer = optimizer;
         _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
+        // The L2 term joins the gradient inside the optimizer's step, whose pass reads the weights anyway, unless
+        // something reads the gradient before the step: the ranks' reduction, the noise estimate or the clipping.
+        _l2InStep = group is null && !options.MeasuresGradientNoise && options.GradientClipNorm is null;
         _scaling = scaling;
         _seed = seed;
         _threads = options.EffectiveThreads;
@@ -93,7 +97,7 @@ internal sealed class EpochRunner
                 lossSum = _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null ? _l2 : 0, _threads,
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null && !_l2InStep ? _l2 : 0, _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
             else
@@ -106,7 +110,7 @@ internal sealed class EpochRunner
                 _noise.Add(_gradient, batchSize);
             if (_options.GradientClipNorm is { } clip)
                 ClipGlobalNorm(_gradient, clip);
-            _optimizer.Step(_parameters, _gradient, learningRate, _threads);
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads, _l2InStep ? _l2 : 0, layout);
             if (iterations == int.MaxValue)
                 throw TrainingSize.TooManyIterations(batchSize);
             iterations++;
