@@ -7,11 +7,13 @@ namespace MlNetMiniBatch.Network;
 /// </summary>
 internal static class CounterRandom
 {
+    internal const ulong Golden = 0x9E3779B97F4A7C15UL, Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
+
     public static ulong Hash(ulong stream, ulong counter)
     {
-        ulong z = stream + (counter + 1) * 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        ulong z = stream + (counter + 1) * Golden;
+        z = (z ^ (z >> 30)) * Mix1;
+        z = (z ^ (z >> 27)) * Mix2;
         return z ^ (z >> 31);
     }
 

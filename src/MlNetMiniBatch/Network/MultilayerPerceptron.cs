@@ -156,10 +156,9 @@ internal sealed unsafe class MultilayerPerceptron
         int width = Layout.FanOut(layer);
         var mask = buffers.DropoutMask(layer, rows).Slice(first * width, count * width);
         float keep = 1 / (1 - rate);
-        ulong stream = seed ^ ((ulong)(layer + 1) * 0x9E3779B97F4A7C15UL);
+        ulong stream = seed ^ ((ulong)(layer + 1) * CounterRandom.Golden);
         ulong offset = (ulong)first * (ulong)width;
-        for (int i = 0; i < mask.Length; i++)
-            mask[i] = CounterRandom.NextFloat(stream, offset + (ulong)i) < rate ? 0f : keep;
+        DropoutMask.Fill(mask, stream, offset, rate, keep);
         var output = buffers.Output(layer, rows).Slice(first * width, count * width);
         TensorPrimitives.Multiply(activation, mask, output);
         return output;
