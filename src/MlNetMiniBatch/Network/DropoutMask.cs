@@ -6,8 +6,8 @@ namespace MlNetMiniBatch.Network;
 /// <summary>
 /// A dropout mask: element i is 0 where <see cref="CounterRandom.NextFloat"/>(stream, offset + i) &lt; rate, else the
 /// kept units' scale. Sixteen draws at a time on 512-bit vectors, which give the same bits as the scalar draws: the
-/// hash is integer arithmetic and its top 24 bits convert to float exactly. A hidden unit costs a draw per row, as
-/// many as its layer's multiply-adds divided by the layer's fan-in, so drawn one at a time they weigh on every step.
+/// hash is integer arithmetic and its top 24 bits convert to float exactly. There is a draw for every hidden unit of
+/// every row, so drawn one at a time they cost a visible share of each step.
 /// </summary>
 internal static class DropoutMask
 {
@@ -37,7 +37,7 @@ internal static class DropoutMask
             mask[i] = CounterRandom.NextFloat(stream, offset + (ulong)i) < rate ? 0f : keep;
     }
 
-    /// <summary><see cref="CounterRandom.Hash"/> of eight counters, given stream + (counter + 1)·golden's second term.</summary>
+    /// <summary><see cref="CounterRandom.Hash"/>(stream, c) of eight counters c, given (c + 1) · Golden.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Hash(Vector512<ulong> stream, Vector512<ulong> scaledCounters, Vector512<ulong> mix1, Vector512<ulong> mix2)
     {
