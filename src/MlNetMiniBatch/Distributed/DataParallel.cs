@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using Microsoft.ML.Runtime;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Training;
@@ -155,8 +154,7 @@ internal sealed class DataParallel
             return false;
         }
         if (l2 > 0)
-            for (int l = 0; l < layout.LayerCount; l++)
-                TensorPrimitives.MultiplyAdd(layout.Weights(parameters, l), l2, layout.Weights(gradient, l), layout.Weights(gradient, l));
+            L2Term.Add(layout, parameters, gradient, l2, 0, layout.ParameterCount);
         return true;
     }
 

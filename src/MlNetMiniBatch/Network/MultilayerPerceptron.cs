@@ -131,7 +131,7 @@ internal sealed unsafe class MultilayerPerceptron
         // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
         Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, dZ, fanOut, dW, fanOut, accumulate: false, threads);
         if (l2 > 0)
-            TensorPrimitives.MultiplyAdd(Layout.Weights(parameters, layer), l2, dW, dW);
+            L2Term.Add(Layout, parameters, gradient, l2, Layout.WeightOffset(layer), Layout.WeightCount(layer));
         BiasGradient.Sum(dZ, rows, fanOut, Layout.Bias(gradient, layer), threads);
     }
 

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using MlNetMiniBatch.Kernels;
 using MlNetMiniBatch.Network;
@@ -46,9 +45,9 @@ internal abstract class Optimizer
     public virtual bool WantsL2InGradient => true;
 
     /// <summary>parameters ← update(parameters, gradient) with the given learning rate, on up to <paramref name="threads"/> threads.
-    /// With <paramref name="l2"/> &gt; 0 the update uses gradient + l2 · W for the weights of <paramref name="layout"/> (not
-    /// the biases), added into <paramref name="gradient"/> block by block within the step's own pass over the parameters,
-    /// with the bits of a <c>TensorPrimitives.MultiplyAdd(W, l2, dW, dW)</c> pass before the step.</summary>
+    /// With <paramref name="l2"/> &gt; 0 the update uses gradient + l2 · W for the weights of <paramref name="layout"/>,
+    /// added into <paramref name="gradient"/> (<see cref="L2Term"/>) block by block within the step's own pass over the
+    /// parameters: the same bits as the term added to the gradient before the step.</summary>
     public void Step(float[] parameters, float[] gradient, float learningRate, int threads = 1, float l2 = 0, NetworkLayout? layout = null)
     {
         if (l2 > 0 && layout is null)
@@ -93,24 +92,8 @@ internal abstract class Optimizer
         for (int block = start, end = start + length; block < end; block += L2Block)
         {
             int count = Math.Min(L2Block, end - block);
-            AddL2Term(parameters, gradient, block, count);
+            L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
             Update(parameters, gradient, learningRate, block, count);
-        }
-    }
-
-    /// <summary>gradient ← W · l2 + gradient for the weights among [start, start + count).</summary>
-    private void AddL2Term(float[] parameters, float[] gradient, int start, int count)
-    {
-        var layout = _layout!;
-        for (int l = 0; l < layout.LayerCount; l++)
-        {
-            int from = Math.Max(start, layout.WeightOffset(l));
-            int to = Math.Min(start + count, layout.WeightOffset(l) + layout.WeightCount(l));
-            if (from < to)
-            {
-                var dW = gradient.AsSpan(from, to - from);
-                TensorPrimitives.MultiplyAdd(parameters.AsSpan(from, to - from), _l2, dW, dW);
-            }
         }
     }
 
