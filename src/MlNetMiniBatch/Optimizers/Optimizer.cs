@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using MlNetMiniBatch.Kernels;
 using MlNetMiniBatch.Network;
@@ -15,14 +16,14 @@ internal abstract class Optimizer
     // Below this many parameters a step runs on the caller: waking a worker would cost more.
     internal const int ParallelThreshold = 32 * 1024;
 
-    // A folded L2 term is added to the gradient this many floats at a time, each block just before its update, so that
-    // the update reads the block from L1 (three 8 KiB arrays for SGD with momentum).
-    private const int L2Block = 2048;
+    // A folded L2 term or gradient scale is applied to the gradient this many floats at a time, each block just before
+    // its update, so that the update reads the block from L1 (three 8 KiB arrays for SGD with momentum).
+    private const int FoldedBlock = 2048;
 
     private float[] _parameters = [];
     private float[] _gradient = [];
     private float _learningRate;
-    private float _l2;
+    private float _l2, _gradientScale = 1;
     private NetworkLayout? _layout;
 
     protected Optimizer(int parameterCount) => ParameterCount = parameterCount;
@@ -47,14 +48,17 @@ internal abstract class Optimizer
     /// <summary>parameters ← update(parameters, gradient) with the given learning rate, on up to <paramref name="threads"/> threads.
     /// With <paramref name="l2"/> &gt; 0 the update uses gradient + l2 · W for the weights of <paramref name="layout"/>,
     /// added into <paramref name="gradient"/> (<see cref="L2Term"/>) block by block within the step's own pass over the
-    /// parameters: the same bits as the term added to the gradient before the step.</summary>
-    public void Step(float[] parameters, float[] gradient, float learningRate, int threads = 1, float l2 = 0, NetworkLayout? layout = null)
+    /// parameters: the same bits as the term added to the gradient before the step. With <paramref name="gradientScale"/>
+    /// ≠ 1 (<see cref="GlobalNormClipping"/>) the update uses that gradient times the scale, multiplied in the same way
+    /// block by block: the same bits as the gradient scaled before the step.</summary>
+    public void Step(float[] parameters, float[] gradient, float learningRate, int threads = 1, float l2 = 0, NetworkLayout? layout = null,
+        float gradientScale = 1)
     {
         if (l2 > 0 && layout is null)
             throw new ArgumentNullException(nameof(layout), "An L2 term needs the layout, which says where the weights are.");
         Steps++;
         BeginStep(parameters, learningRate);
-        (_l2, _layout) = (l2 > 0 ? l2 : 0, layout);
+        (_l2, _layout, _gradientScale) = (l2 > 0 ? l2 : 0, layout, gradientScale);
         if (_l2 > 0)
             Interlocked.Increment(ref _stepsWithL2Term);
         int parts = parameters.Length < ParallelThreshold ? 1 : Math.Max(1, threads);
@@ -84,15 +88,18 @@ internal abstract class Optimizer
 
     private void UpdateRange(float[] parameters, float[] gradient, float learningRate, int start, int length)
     {
-        if (_l2 == 0)
+        if (_l2 == 0 && _gradientScale == 1)
         {
             Update(parameters, gradient, learningRate, start, length);
             return;
         }
-        for (int block = start, end = start + length; block < end; block += L2Block)
+        for (int block = start, end = start + length; block < end; block += FoldedBlock)
         {
-            int count = Math.Min(L2Block, end - block);
-            L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
+            int count = Math.Min(FoldedBlock, end - block);
+            if (_l2 > 0)
+                L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
+            if (_gradientScale != 1)
+                TensorPrimitives.Multiply(gradient.AsSpan(block, count), _gradientScale, gradient.AsSpan(block, count));
             Update(parameters, gradient, learningRate, block, count);
         }
     }

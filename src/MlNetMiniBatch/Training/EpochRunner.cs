@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using MlNetMiniBatch.Distributed;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
@@ -28,6 +27,7 @@ internal sealed class EpochRunner
     private readonly MetricsAccumulator _metrics;
     private readonly BatchLoss _loss;
     private readonly GradientNoiseEstimator? _noise;
+    private readonly GlobalNormClipping? _clipping;
     private readonly DataParallel? _group;
 
     /// <param name="targetCount">Target values per row (TrainingColumns.TargetCount).</param>
@@ -60,6 +60,7 @@ internal sealed class EpochRunner
         _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
         _loss = new BatchLoss(task, _metrics, layout.OutputSize, targetCount);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
+        _clipping = options.GradientClipNorm is { } clip ? new GlobalNormClipping(layout.ParameterCount, clip) : null;
     }
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
@@ -108,9 +109,8 @@ internal sealed class EpochRunner
                 throw Diverged(epoch, iterations + 1, learningRate);
             if (_noise is not null && batchRows == batchSize)
                 _noise.Add(_gradient, batchSize);
-            if (_options.GradientClipNorm is { } clip)
-                ClipGlobalNorm(_gradient, clip);
-            _optimizer.Step(_parameters, _gradient, learningRate, _threads, _l2InStep ? _l2 : 0, layout);
+            float gradientScale = _clipping?.Scale(_gradient, _threads) ?? 1;
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads, _l2InStep ? _l2 : 0, layout, gradientScale);
             if (iterations == int.MaxValue)
                 throw TrainingSize.TooManyIterations(batchSize);
             iterations++;
@@ -199,14 +199,6 @@ internal sealed class EpochRunner
         _buffers.EnsureCapacity(rows);
         if (_logitGradient.Length < rows * _network.Layout.OutputSize)
             _logitGradient = new float[rows * _network.Layout.OutputSize];
-    }
-
-    /// <summary>g ← g · min(1, clip / ‖g‖₂) over all parameters together.</summary>
-    internal static void ClipGlobalNorm(Span<float> gradient, float clip)
-    {
-        double norm = Math.Sqrt(TensorPrimitives.SumOfSquares(gradient));
-        if (norm > clip)
-            TensorPrimitives.Multiply(gradient, (float)(clip / norm), gradient);
     }
 
     private static InvalidOperationException Diverged(int epoch, int batch, float learningRate) => new(
