@@ -17,7 +17,7 @@ internal sealed class EpochRunner
     private readonly float[] _parameters;
     private readonly Optimizer _optimizer;
     private readonly float _l2;
-    private readonly bool _l2InStep;
+    private readonly L2Placement _l2Placement;
     private readonly TargetScaling _scaling;
     private readonly int _seed, _threads, _evaluationBatchSize;
     private readonly Batch _batch, _nextBatch;
@@ -41,9 +41,13 @@ internal sealed class EpochRunner
         _parameters = parameters;
         _optimizer = optimizer;
         _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
-        // The L2 term joins the gradient inside the optimizer's step, whose pass reads the weights anyway, unless
-        // something reads the gradient before the step: the ranks' reduction, the noise estimate or the clipping.
-        _l2InStep = group is null && !options.MeasuresGradientNoise && options.GradientClipNorm is null;
+        // The L2 term joins the gradient in the first parallel pass over it after the backward pass: the clipping
+        // norm's, or else the optimizer's step. Across ranks it joins after their sum (before the clipping), and with the
+        // noise estimate, which reads the gradient on the calling thread, in the backward pass.
+        _l2Placement = group is not null ? L2Placement.Reduction
+            : options.MeasuresGradientNoise ? L2Placement.Backward
+            : options.GradientClipNorm is not null ? L2Placement.ClippingNorm
+            : L2Placement.Step;
         _scaling = scaling;
         _seed = seed;
         _threads = options.EffectiveThreads;
@@ -60,8 +64,13 @@ internal sealed class EpochRunner
         _metrics = new MetricsAccumulator(task, layout.OutputSize, scaling);
         _loss = new BatchLoss(task, _metrics, layout.OutputSize, targetCount);
         _noise = options.MeasuresGradientNoise ? new GradientNoiseEstimator(layout.ParameterCount, seed) : null;
-        _clipping = options.GradientClipNorm is { } clip ? new GlobalNormClipping(layout.ParameterCount, clip) : null;
+        _clipping = options.GradientClipNorm is { } clip ? new GlobalNormClipping(layout, clip) : null;
     }
+
+    /// <summary>Where the L2 term is added to the gradient: once a step, by the first pass that can take it.</summary>
+    private enum L2Placement { Backward, Reduction, ClippingNorm, Step }
+
+    private float L2In(L2Placement placement) => placement == _l2Placement ? _l2 : 0;
 
     public readonly record struct TrainResult(int Iterations, long Rows, long SkippedRows, EpochMetrics Metrics, double? NoiseScale);
 
@@ -98,19 +107,19 @@ internal sealed class EpochRunner
                 lossSum = _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _group is null && !_l2InStep ? _l2 : 0, _threads,
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, L2In(L2Placement.Backward), _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
             else
             {
                 Array.Clear(_gradient);
             }
-            if (_group is not null && !_group.ReduceGradient(_gradient, double.IsFinite(lossSum), layout, _parameters, _l2))
+            if (_group is not null && !_group.ReduceGradient(_gradient, double.IsFinite(lossSum), layout, _parameters, L2In(L2Placement.Reduction)))
                 throw Diverged(epoch, iterations + 1, learningRate);
             if (_noise is not null && batchRows == batchSize)
                 _noise.Add(_gradient, batchSize);
-            float gradientScale = _clipping?.Scale(_gradient, _threads) ?? 1;
-            _optimizer.Step(_parameters, _gradient, learningRate, _threads, _l2InStep ? _l2 : 0, layout, gradientScale);
+            float gradientScale = _clipping?.Scale(_gradient, _threads, L2In(L2Placement.ClippingNorm), _parameters) ?? 1;
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads, L2In(L2Placement.Step), layout, gradientScale);
             if (iterations == int.MaxValue)
                 throw TrainingSize.TooManyIterations(batchSize);
             iterations++;

@@ -16,7 +16,7 @@ public sealed class GlobalNormClippingTests
     [TestMethod]
     public void ScaleIsClipOverTheNormOnlyAboveTheClip()
     {
-        var clipping = new GlobalNormClipping(2, clip: 1);
+        var clipping = new GlobalNormClipping(new NetworkLayout([1, 1]), clip: 1);
         Assert.AreEqual(0.2f, clipping.Scale([3, 4], threads: 1));
         Assert.AreEqual(1f, clipping.Scale([0.3f, 0.4f], threads: 1));
         Assert.AreEqual(1f, clipping.Scale([float.NaN, 1], threads: 1), "a NaN gradient is left for the divergence check");
@@ -30,7 +30,9 @@ public sealed class GlobalNormClippingTests
         Assert.IsGreaterThan(Optimizer.ParallelThreshold, length);
         var random = new Random(3);
         var gradient = Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Exp(6 * random.NextDouble()))).ToArray();
-        var clipping = new GlobalNormClipping(length, clip: 1);
+        var layout = new NetworkLayout([length - 1, 1]); // (length - 1) weights and 1 bias
+        Assert.AreEqual(length, layout.ParameterCount);
+        var clipping = new GlobalNormClipping(layout, clip: 1);
 
         long before = WorkerPool.Shared.DispatchedBatches;
         double one = clipping.SquaredNorm(gradient, threads: 1);
