@@ -182,7 +182,7 @@ internal static unsafe class GemmContextBench
                 forward += t1 - t0;
                 if (_mode == Mode.ForwardOnly)
                     continue;
-                _network.Backward(parameters, input, _batch, _buffers, _logitGradient, _gradient, 0f, Threads);
+                _network.Backward(parameters, input, _batch, _buffers, _logitGradient, _gradient, Threads);
                 backward += Stopwatch.GetTimestamp() - t1;
                 if (_mode == Mode.Cycle)
                 {

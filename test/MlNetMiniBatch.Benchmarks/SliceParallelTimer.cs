@@ -110,7 +110,7 @@ internal sealed class SliceParallelTimer
         var logits = _network.Forward(_parameters, input, count, _buffers[slice], threads: 1);
         _lossSums[slice] = TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, batch.Targets.AsSpan(first, count),
             batch.Weights.AsSpan(first, count), count, layout.OutputSize, _batchWeight, _logitGradients[slice]);
-        _network.Backward(_parameters, input, count, _buffers[slice], _logitGradients[slice], gradient, 0f, threads: 1);
+        _network.Backward(_parameters, input, count, _buffers[slice], _logitGradients[slice], gradient, threads: 1);
     }
 
     /// <summary>gradient[0] += gradient[1..] over one parameter range, slices in index order (so the sum does not

@@ -138,7 +138,7 @@ internal sealed class StepTimer
                 var p2 = WorkerPoolTimings.Read();
                 long t3 = Stopwatch.GetTimestamp();
                 _clock.Start();
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, 0f, _threads, _clock);
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _threads, _clock);
                 long t4 = Stopwatch.GetTimestamp();
                 var p3 = WorkerPoolTimings.Read();
                 _optimizer.Step(_parameters, _gradient, _options.EffectiveLearningRate, _threads);

@@ -74,11 +74,11 @@ internal sealed unsafe class MultilayerPerceptron
     /// <summary>
     /// Back-propagates <paramref name="logitGradient"/> [rows × outputs] (already scaled to the batch mean) through the
     /// layers kept by the last <see cref="Forward"/> and writes every parameter's gradient into <paramref name="gradient"/>.
-    /// Adds l2 · W to the weight gradients when <paramref name="l2"/> is positive (biases are not penalised).
+    /// The L2 term is not added here: the trainer adds it in its first pass over the whole gradient (<see cref="L2Term"/>).
     /// </summary>
     /// <param name="ready">Told of each layer whose gradient is final, or null.</param>
     public void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers,
-        ReadOnlySpan<float> logitGradient, Span<float> gradient, float l2, int threads, ILayerGradientReady? ready = null)
+        ReadOnlySpan<float> logitGradient, Span<float> gradient, int threads, ILayerGradientReady? ready = null)
     {
         int top = Layout.LayerCount - 1;
         logitGradient.Slice(0, rows * Layout.OutputSize).CopyTo(buffers.LayerGradient(top, rows));
@@ -95,7 +95,7 @@ internal sealed unsafe class MultilayerPerceptron
             ready?.Advance();
             for (int l = top; l >= 0; l--)
             {
-                WeightGradients(parameters, input, rows, buffers, gradient, l, l2, threads);
+                WeightGradients(input, rows, buffers, gradient, l, threads);
                 ready?.LayerReady(l);
             }
             return;
@@ -103,7 +103,7 @@ internal sealed unsafe class MultilayerPerceptron
 
         for (int l = top; l >= 0; l--)
         {
-            WeightGradients(parameters, input, rows, buffers, gradient, l, l2, threads);
+            WeightGradients(input, rows, buffers, gradient, l, threads);
             ready?.LayerReady(l);
             if (l == 0)
                 break;
@@ -121,8 +121,7 @@ internal sealed unsafe class MultilayerPerceptron
     }
 
     /// <summary>Layer <paramref name="layer"/>'s weight and bias gradients from its dZ over the whole batch.</summary>
-    private void WeightGradients(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, int rows, LayerBuffers buffers, Span<float> gradient,
-        int layer, float l2, int threads)
+    private void WeightGradients(ReadOnlySpan<float> input, int rows, LayerBuffers buffers, Span<float> gradient, int layer, int threads)
     {
         int fanIn = Layout.FanIn(layer), fanOut = Layout.FanOut(layer);
         ReadOnlySpan<float> layerInput = layer == 0 ? input.Slice(0, rows * fanIn) : buffers.Output(layer - 1, rows);
@@ -130,8 +129,6 @@ internal sealed unsafe class MultilayerPerceptron
         var dW = Layout.Weights(gradient, layer);
         // dW[fanIn × fanOut] = inputᵀ[fanIn × rows] · dZ[rows × fanOut]
         Gemm.Multiply(true, false, fanIn, fanOut, rows, layerInput, fanIn, dZ, fanOut, dW, fanOut, accumulate: false, threads);
-        if (l2 > 0)
-            L2Term.Add(Layout, parameters, gradient, l2, Layout.WeightOffset(layer), Layout.WeightCount(layer));
         BiasGradient.Sum(dZ, rows, fanOut, Layout.Bias(gradient, layer), threads);
     }
 

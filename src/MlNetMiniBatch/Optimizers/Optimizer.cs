@@ -25,6 +25,7 @@ internal abstract class Optimizer
     private float _learningRate;
     private float _l2, _gradientScale = 1;
     private NetworkLayout? _layout;
+    private IGradientObserver? _observer;
 
     protected Optimizer(int parameterCount) => ParameterCount = parameterCount;
 
@@ -50,21 +51,23 @@ internal abstract class Optimizer
     /// added into <paramref name="gradient"/> (<see cref="L2Term"/>) block by block within the step's own pass over the
     /// parameters: the same bits as the term added to the gradient before the step. With <paramref name="gradientScale"/>
     /// ≠ 1 (<see cref="GlobalNormClipping"/>) the update uses that gradient times the scale, multiplied in the same way
-    /// block by block: the same bits as the gradient scaled before the step.</summary>
+    /// block by block: the same bits as the gradient scaled before the step. An <paramref name="observer"/> reads each
+    /// block in between, after the L2 term and before the scale.</summary>
     public void Step(float[] parameters, float[] gradient, float learningRate, int threads = 1, float l2 = 0, NetworkLayout? layout = null,
-        float gradientScale = 1)
+        float gradientScale = 1, IGradientObserver? observer = null)
     {
         if (l2 > 0 && layout is null)
             throw new ArgumentNullException(nameof(layout), "An L2 term needs the layout, which says where the weights are.");
         Steps++;
         BeginStep(parameters, learningRate);
-        (_l2, _layout, _gradientScale) = (l2 > 0 ? l2 : 0, layout, gradientScale);
+        (_l2, _layout, _gradientScale, _observer) = (l2 > 0 ? l2 : 0, layout, gradientScale, observer);
         if (_l2 > 0)
             Interlocked.Increment(ref _stepsWithL2Term);
         int parts = parameters.Length < ParallelThreshold ? 1 : Math.Max(1, threads);
         if (parts == 1)
         {
             UpdateRange(parameters, gradient, learningRate, 0, parameters.Length);
+            _observer = null;
             return;
         }
         (_parameters, _gradient, _learningRate) = (parameters, gradient, learningRate);
@@ -76,7 +79,7 @@ internal abstract class Optimizer
         finally
         {
             handle.Free();
-            (_parameters, _gradient) = ([], []);
+            (_parameters, _gradient, _observer) = ([], [], null);
         }
     }
 
@@ -88,7 +91,7 @@ internal abstract class Optimizer
 
     private void UpdateRange(float[] parameters, float[] gradient, float learningRate, int start, int length)
     {
-        if (_l2 == 0 && _gradientScale == 1)
+        if (_l2 == 0 && _gradientScale == 1 && _observer is null)
         {
             Update(parameters, gradient, learningRate, start, length);
             return;
@@ -98,6 +101,7 @@ internal abstract class Optimizer
             int count = Math.Min(FoldedBlock, end - block);
             if (_l2 > 0)
                 L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
+            _observer?.Observe(gradient.AsSpan(block, count), block);
             if (_gradientScale != 1)
                 TensorPrimitives.Multiply(gradient.AsSpan(block, count), _gradientScale, gradient.AsSpan(block, count));
             Update(parameters, gradient, learningRate, block, count);

@@ -41,11 +41,9 @@ internal sealed class EpochRunner
         _parameters = parameters;
         _optimizer = optimizer;
         _l2 = optimizer.WantsL2InGradient ? options.EffectiveL2 : 0f;
-        // The L2 term joins the gradient in the first parallel pass over it after the backward pass: the clipping
-        // norm's, or else the optimizer's step. Across ranks it joins after their sum (before the clipping), and with the
-        // noise estimate, which reads the gradient on the calling thread, in the backward pass.
+        // The L2 term joins the gradient in the first pass over it after the backward pass: across ranks their sum,
+        // else the clipping norm's pass, else the optimizer's step (where the noise estimate reads each block after it).
         _l2Placement = group is not null ? L2Placement.Reduction
-            : options.MeasuresGradientNoise ? L2Placement.Backward
             : options.GradientClipNorm is not null ? L2Placement.ClippingNorm
             : L2Placement.Step;
         _scaling = scaling;
@@ -68,7 +66,7 @@ internal sealed class EpochRunner
     }
 
     /// <summary>Where the L2 term is added to the gradient: once a step, by the first pass that can take it.</summary>
-    private enum L2Placement { Backward, Reduction, ClippingNorm, Step }
+    private enum L2Placement { Reduction, ClippingNorm, Step }
 
     private float L2In(L2Placement placement) => placement == _l2Placement ? _l2 : 0;
 
@@ -107,7 +105,7 @@ internal sealed class EpochRunner
                 lossSum = _loss.Add(logits, batch.Targets, batch.Weights, n, batchWeight, _logitGradient, _threads);
                 if (!double.IsFinite(lossSum) && _group is null)
                     throw Diverged(epoch, iterations + 1, learningRate);
-                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, L2In(L2Placement.Backward), _threads,
+                _network.Backward(_parameters, batch.FeatureRows, n, _buffers, _logitGradient, _gradient, _threads,
                     _group?.BeforeBackward(double.IsFinite(lossSum)));
             }
             else
@@ -116,10 +114,11 @@ internal sealed class EpochRunner
             }
             if (_group is not null && !_group.ReduceGradient(_gradient, double.IsFinite(lossSum), layout, _parameters, L2In(L2Placement.Reduction)))
                 throw Diverged(epoch, iterations + 1, learningRate);
-            if (_noise is not null && batchRows == batchSize)
-                _noise.Add(_gradient, batchSize);
+            // The noise estimate reads the step's blocks before the clipping scale; a last partial batch is left out.
+            var noise = batchRows == batchSize ? _noise : null;
             float gradientScale = _clipping?.Scale(_gradient, _threads, L2In(L2Placement.ClippingNorm), _parameters) ?? 1;
-            _optimizer.Step(_parameters, _gradient, learningRate, _threads, L2In(L2Placement.Step), layout, gradientScale);
+            _optimizer.Step(_parameters, _gradient, learningRate, _threads, L2In(L2Placement.Step), layout, gradientScale, noise);
+            noise?.EndBatch(batchSize);
             if (iterations == int.MaxValue)
                 throw TrainingSize.TooManyIterations(batchSize);
             iterations++;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using MlNetMiniBatch.Network;
+using MlNetMiniBatch.Optimizers;
 
 namespace MlNetMiniBatch.Training;
 
@@ -23,7 +24,7 @@ namespace MlNetMiniBatch.Training;
 /// standard error of zero, |G|² could as well be zero and the noise scale infinite, and the values such epochs read
 /// are the wild ones (on pure noise, the values reported fell from a range up to 184,000 to one under 3,000).
 /// </summary>
-internal sealed class GradientNoiseEstimator
+internal sealed class GradientNoiseEstimator : IGradientObserver
 {
     internal const int BatchesPerGroup = 4;
     internal const int BlockSize = 16, BlockStride = 8;
@@ -48,6 +49,9 @@ internal sealed class GradientNoiseEstimator
     private readonly ulong _seed;
     private readonly int[] _blockStarts;
     private readonly float[] _groupSum;
+    // |g|² of each measured block of the current batch (one per stride when sampling, else one per 16 values), so that
+    // blocks read on any thread add up in the same order.
+    private readonly double[] _blockSquares;
     private int _inGroup, _groups, _batchSize;
     private double _smallNormInGroup, _smallNormSum, _bigNormSum;
     // Running (co)variances of the groups' small and big norms (Welford): the spread of the per-group |G|² estimates.
@@ -62,6 +66,7 @@ internal sealed class GradientNoiseEstimator
         int strides = _sampleAll ? 0 : (parameterCount + BlockSize * BlockStride - 1) / (BlockSize * BlockStride);
         _blockStarts = new int[strides];
         _groupSum = new float[_sampleAll ? parameterCount : strides * BlockSize];
+        _blockSquares = new double[_sampleAll ? (parameterCount + BlockSize - 1) / BlockSize : strides];
     }
 
     /// <summary>Whether every parameter is measured (else a seeded sample of blocks that changes every epoch).</summary>
@@ -85,8 +90,47 @@ internal sealed class GradientNoiseEstimator
     /// <summary>Adds one full batch's (mean) gradient; every batch of an epoch has the same size.</summary>
     public void Add(ReadOnlySpan<float> gradient, int batchSize)
     {
+        Observe(gradient.Slice(0, _parameterCount), 0);
+        EndBatch(batchSize);
+    }
+
+    /// <summary>Reads the measured blocks among gradient values [start, start + block.Length) of a full batch's gradient,
+    /// start and the block's end on <see cref="BlockSize"/> boundaries (or at the end of the parameters); once every
+    /// value has been read, <see cref="EndBatch"/> adds the batch.</summary>
+    public void Observe(ReadOnlySpan<float> block, int start)
+    {
+        var sum = _groupSum.AsSpan();
+        if (_sampleAll)
+        {
+            for (int i = 0; i < block.Length; i += BlockSize)
+            {
+                int length = Math.Min(BlockSize, block.Length - i);
+                _blockSquares[(start + i) / BlockSize] = AddAndSquare(sum.Slice(start + i, length), block.Slice(i, length));
+            }
+            return;
+        }
+        const int StrideLength = BlockSize * BlockStride;
+        for (int s = start / StrideLength, last = (start + block.Length - 1) / StrideLength; s <= last; s++)
+        {
+            int at = _blockStarts[s] - start;
+            if (at >= 0 && at < block.Length)
+            {
+                int length = Math.Min(BlockSize, block.Length - at);
+                _blockSquares[s] = AddAndSquare(sum.Slice(s * BlockSize, length), block.Slice(at, length));
+            }
+        }
+    }
+
+    /// <summary>Adds the batch whose gradient <see cref="Observe"/> has read in full.</summary>
+    public void EndBatch(int batchSize)
+    {
         _batchSize = batchSize;
-        _smallNormInGroup += _sampleAll ? AddAndSquare(_groupSum, gradient) : AddAndSquareSampled(gradient);
+        double squares = 0;
+        for (int b = 0; b < _blockSquares.Length; b++)
+        {
+            squares += _blockSquares[b];
+        }
+        _smallNormInGroup += squares;
         if (++_inGroup < BatchesPerGroup)
             return;
         const double k = BatchesPerGroup;
@@ -130,64 +174,23 @@ internal sealed class GradientNoiseEstimator
     /// <summary>E|G_x|² = |G|² + NoiseFactor(x, N)·tr(Σ) for a batch of x rows drawn without replacement from N.</summary>
     private static double NoiseFactor(double batch, double rows) => rows > 1 ? (rows - batch) / (batch * (rows - 1)) : 1 / batch;
 
-    /// <summary>For every sampled block of g: its slot of the group sum ← slot + block, returning the sampled |g|².</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private double AddAndSquareSampled(ReadOnlySpan<float> g)
-    {
-        const int FlushEvery = 64; // blocks whose squares are summed in a float vector before they go into the double
-        double total = 0;
-        var squares = Vector<float>.Zero;
-        var sum = _groupSum.AsSpan();
-        for (int s = 0; s < _blockStarts.Length; s++)
-        {
-            int start = _blockStarts[s];
-            if (start + BlockSize <= _parameterCount && Vector<float>.Count <= BlockSize)
-            {
-                var block = g.Slice(start, BlockSize);
-                var into = sum.Slice(s * BlockSize, BlockSize);
-                for (int i = 0; i < BlockSize; i += Vector<float>.Count)
-                {
-                    var v = new Vector<float>(block.Slice(i));
-                    (new Vector<float>(into.Slice(i)) + v).CopyTo(into.Slice(i));
-                    squares += v * v;
-                }
-                if (s % FlushEvery == FlushEvery - 1)
-                {
-                    total += Vector.Sum(squares);
-                    squares = Vector<float>.Zero;
-                }
-            }
-            else
-            {
-                int length = Math.Min(BlockSize, _parameterCount - start);
-                total += AddAndSquare(sum.Slice(s * BlockSize, length), g.Slice(start, length));
-            }
-        }
-        return total + Vector.Sum(squares);
-    }
-
-    /// <summary>sum ← sum + g in one pass that also returns |g|².</summary>
-    /// <remarks>Fully optimised from the first call: the tiered JIT's on-stack-replaced loop ran this many times slower.
-    /// Squares are summed in float vectors over chunks of <c>Chunk</c> values and the chunks in double.</remarks>
+    /// <summary>sum ← sum + g for one block of at most <see cref="BlockSize"/> values, returning its |g|².</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double AddAndSquare(Span<float> sum, ReadOnlySpan<float> g)
     {
-        const int Chunk = 1024;
-        double total = 0;
-        int i = 0;
-        while (i <= g.Length - Vector<float>.Count)
+        if (g.Length == BlockSize && Vector<float>.Count <= BlockSize)
         {
             var squares = Vector<float>.Zero;
-            int end = Math.Min(g.Length - Vector<float>.Count, i + Chunk);
-            for (; i <= end; i += Vector<float>.Count)
+            for (int i = 0; i < BlockSize; i += Vector<float>.Count)
             {
                 var v = new Vector<float>(g.Slice(i));
                 (new Vector<float>(sum.Slice(i)) + v).CopyTo(sum.Slice(i));
                 squares += v * v;
             }
-            total += Vector.Sum(squares);
+            return Vector.Sum(squares);
         }
-        for (; i < g.Length; i++)
+        double total = 0;
+        for (int i = 0; i < g.Length; i++)
         {
             sum[i] += g[i];
             total += (double)g[i] * g[i];

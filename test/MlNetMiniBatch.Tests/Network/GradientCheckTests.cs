@@ -94,7 +94,9 @@ public sealed class GradientCheckTests
         var logitGradient = new float[rows * sizes[^1]];
         TrainingTask.For(task).Loss(logits, targets, weights, rows, sizes[^1], totalWeight, logitGradient);
         var analytic = new float[layout.ParameterCount];
-        network.Backward(parameters, input, rows, buffers, logitGradient, analytic, l2, threads: 1);
+        network.Backward(parameters, input, rows, buffers, logitGradient, analytic, threads: 1);
+        if (l2 > 0)
+            L2Term.Add(layout, parameters, analytic, l2, 0, layout.ParameterCount); // as the trainer adds it, after the backward pass
 
         bool hasKink = activation is NeuralNetworkActivation.ReLU or NeuralNetworkActivation.LeakyReLU;
         const float h = 1e-2f;

@@ -44,7 +44,7 @@ public sealed class LayerBuffersTests
             var logitGradient = new float[rows * layout.OutputSize];
             TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, targets, weights, rows, layout.OutputSize, rows, logitGradient);
             var gradient = new float[layout.ParameterCount];
-            network.Backward(parameters, input, rows, buffers, logitGradient, gradient, l2: 0, threads);
+            network.Backward(parameters, input, rows, buffers, logitGradient, gradient, threads);
             return logits.Concat(gradient).Select(BitConverter.SingleToInt32Bits).ToArray();
         }
 

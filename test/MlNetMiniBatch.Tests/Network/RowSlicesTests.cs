@@ -36,7 +36,7 @@ public sealed class RowSlicesTests
             var logitGradient = new float[rows * layout.OutputSize];
             TrainingTask.For(NeuralNetworkTask.MulticlassClassification).Loss(logits, targets, weights, rows, layout.OutputSize, rows, logitGradient);
             var gradient = new float[layout.ParameterCount];
-            network.Backward(parameters, input, rows, buffers, logitGradient, gradient, l2: 0.01f, t);
+            network.Backward(parameters, input, rows, buffers, logitGradient, gradient, t);
             var values = logits.Concat(gradient);
             for (int l = 0; l < layout.LayerCount; l++)
             {
@@ -78,7 +78,7 @@ public sealed class RowSlicesTests
         var gradient = new float[layout.ParameterCount];
         var hook = new RecordingHook(layout, gradient);
         long before = RowSlices.Dispatched;
-        network.Backward(parameters, input, rows, buffers, logitGradient, gradient, l2: 0, threads, hook);
+        network.Backward(parameters, input, rows, buffers, logitGradient, gradient, threads, hook);
         Assert.AreEqual(threads > 1 ? 1 : 0, RowSlices.Dispatched - before, "the input gradients ran as slices on more than one thread");
         CollectionAssert.AreEqual(new[] { 2, 1, 0 }, hook.Layers);
         for (int l = 0; l < layout.LayerCount; l++)

@@ -109,6 +109,6 @@ internal sealed class FrozenGradients
         }
         var logits = _model.Network.Forward(_parameters, _batchFeatures, n, _buffers, threads: 1);
         TrainingTask.For(_model.Task).Loss(logits, _batchTargets, _weights, n, outputs, n, _logitGradient);
-        _model.Network.Backward(_parameters, _batchFeatures, n, _buffers, _logitGradient, gradient, l2: 0, threads: 1);
+        _model.Network.Backward(_parameters, _batchFeatures, n, _buffers, _logitGradient, gradient, threads: 1);
     }
 }

@@ -98,6 +98,49 @@ public sealed class GradientNoiseTests
         Assert.AreEqual(expected, measured, 0.1 * expected, $"measured {measured:G4}, expected {expected:G4}");
     }
 
+    /// <summary>The trainer's estimator reads each gradient inside the optimizer's step, split across the threads: the
+    /// estimate has the bits of one read of each whole gradient, with every parameter measured (a model between the
+    /// step's parallel threshold and FullSampleLimit) and with the block sample (above it, with a ragged last block).</summary>
+    [TestMethod]
+    [DataRow(40_003)]
+    [DataRow(235_146)]
+    public void TheEstimateReadInsideASplitStepHasTheBitsOfOneReadOfEachWholeGradient(int parameters)
+    {
+        Assert.IsGreaterThan(MlNetMiniBatch.Optimizers.Optimizer.ParallelThreshold, parameters);
+        var random = new Random(4);
+        var truth = Enumerable.Range(0, parameters).Select(_ => (float)Synthetic.Gaussian(random)).ToArray();
+        var gradients = Enumerable.Range(0, 32)
+            .Select(_ => truth.Select(t => t + (float)(3 * Synthetic.Gaussian(random))).ToArray()).ToArray();
+
+        MlNetMiniBatch.Training.GradientNoiseEstimator Estimator()
+        {
+            var estimator = new MlNetMiniBatch.Training.GradientNoiseEstimator(parameters, seed: 1);
+            Assert.AreEqual(parameters <= MlNetMiniBatch.Training.GradientNoiseEstimator.FullSampleLimit, estimator.SamplesAllParameters);
+            estimator.StartEpoch(1);
+            return estimator;
+        }
+
+        var whole = Estimator();
+        foreach (var gradient in gradients)
+            whole.Add(gradient, batchSize: 64);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var inStep = Estimator();
+            var optimizer = new MlNetMiniBatch.Optimizers.SgdOptimizer(parameters, momentum: 0.9f, nesterov: false);
+            var weights = new float[parameters];
+            long before = MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches;
+            foreach (var gradient in gradients)
+            {
+                optimizer.Step(weights, (float[])gradient.Clone(), 0.01f, threads, observer: inStep);
+                inStep.EndBatch(batchSize: 64);
+            }
+            if (threads > 1 && Environment.ProcessorCount > 1)
+                Assert.AreEqual(gradients.Length, MlNetMiniBatch.Kernels.WorkerPool.Shared.DispatchedBatches - before, $"{threads} threads: each step was split");
+            Assert.AreEqual(whole.EpochEstimate(long.MaxValue), inStep.EpochEstimate(long.MaxValue), $"{threads} threads: the same estimate");
+        }
+        Assert.IsNotNull(whole.EpochEstimate(long.MaxValue));
+    }
+
     [TestMethod]
     public void TheModelSuggestsABatchSizeAndSaysWhy()
     {

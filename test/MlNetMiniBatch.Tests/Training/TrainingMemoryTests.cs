@@ -33,7 +33,7 @@ public sealed class TrainingMemoryTests
             var buffers = new LayerBuffers(layout, network.Activation, rows);
             network.Forward(parameters, input, rows, buffers, threads: 1);
             var logitGradient = Enumerable.Range(0, rows * layout.OutputSize).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-            network.Backward(parameters, input, rows, buffers, logitGradient, new float[layout.ParameterCount], l2: 0, threads: 1);
+            network.Backward(parameters, input, rows, buffers, logitGradient, new float[layout.ParameterCount], threads: 1);
             held = PackingBuffers.HeldFloats * sizeof(float);
         });
         thread.Start();
