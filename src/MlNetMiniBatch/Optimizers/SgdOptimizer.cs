@@ -28,8 +28,8 @@ internal sealed class SgdOptimizer : Optimizer
     /// <summary>The vectorised part of the momentum update, 16 (or Vector&lt;float&gt;.Count) floats at a time without per-slice bounds
     /// checks (alternating runs at batch 32: 260 against 266 µs per training step with Vector&lt;T&gt; and slices);
     /// returns how many leading elements it did. The same operations in the same order as the scalar tail, so every
-    /// element's result is the same whichever part handles it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// element's result is the same whichever part handles it. Compiled on its own, never inlined, like Adam's (see there).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int MomentumVectorized(Span<float> p, ReadOnlySpan<float> g, Span<float> v, float momentum, float learningRate, bool nesterov)
     {
         ref float rp = ref MemoryMarshal.GetReference(p);

@@ -73,6 +73,32 @@ public sealed class OptimizerTests
     }
 
     /// <summary>Five steps of the optimizer against <paramref name="reference"/>(p, g, index, step number from 1).</summary>
+    /// <summary>The vector body and the scalar tail of each update give an element the same bits: 33 parameters whose
+    /// inputs are all alike (32 in the body at any vector width, the last in the tail) stay alike over steps whose
+    /// gradients change.</summary>
+    [TestMethod]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, false)]
+    [DataRow(NeuralNetworkOptimizer.Sgd, 0.9f, true)]
+    [DataRow(NeuralNetworkOptimizer.Adam, 0f, false)]
+    [DataRow(NeuralNetworkOptimizer.RmsProp, 0f, false)]
+    [DataRow(NeuralNetworkOptimizer.RmsProp, 0.5f, false)]
+    public void TheVectorBodyAndTheScalarTailGiveTheSameBits(NeuralNetworkOptimizer kind, float momentum, bool nesterov)
+    {
+        var layout = new NetworkLayout([32, 1]);
+        Assert.AreEqual(33, layout.ParameterCount);
+        var optimizer = Optimizer.Create(new NeuralNetworkOptions { Optimizer = kind, Momentum = momentum, Nesterov = nesterov }, layout);
+        var parameters = Enumerable.Repeat(0.3f, layout.ParameterCount).ToArray();
+        var random = new Random(2);
+        for (int step = 0; step < 5; step++)
+        {
+            float g = (float)(random.NextDouble() - 0.5);
+            optimizer.Step(parameters, Enumerable.Repeat(g, layout.ParameterCount).ToArray(), LearningRate);
+        }
+        Assert.AreNotEqual(0.3f, parameters[0], "the steps moved the parameters");
+        foreach (var values in optimizer.State.Where(s => s.Length > 0).Prepend(parameters))
+            Assert.AreEqual(1, values.Select(BitConverter.SingleToInt32Bits).Distinct().Count(), "every element has the same bits");
+    }
+
     private static void Check(NeuralNetworkOptions options, int threads, Func<double, double, int, int, double> reference)
     {
         var optimizer = Optimizer.Create(options, Layout);
