@@ -101,10 +101,17 @@ internal abstract class Optimizer
             int count = Math.Min(FoldedBlock, end - block);
             if (_l2 > 0)
                 L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
-            _observer?.Observe(gradient.AsSpan(block, count), block);
-            if (_gradientScale != 1)
+            // The observer reads the block before the scale changes it, else after the update (which does not change the
+            // gradient) has brought the block into L1: read first, each sampled line was a cache miss.
+            bool scaled = _gradientScale != 1;
+            if (scaled)
+            {
+                _observer?.Observe(gradient.AsSpan(block, count), block);
                 TensorPrimitives.Multiply(gradient.AsSpan(block, count), _gradientScale, gradient.AsSpan(block, count));
+            }
             Update(parameters, gradient, learningRate, block, count);
+            if (!scaled)
+                _observer?.Observe(gradient.AsSpan(block, count), block);
         }
     }
 
