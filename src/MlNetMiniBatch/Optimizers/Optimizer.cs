@@ -102,7 +102,7 @@ internal abstract class Optimizer
             if (_l2 > 0)
                 L2Term.Add(_layout!, parameters, gradient, _l2, block, count);
             // The observer reads the block before the scale changes it, else after the update (which does not change the
-            // gradient) has brought the block into L1: read first, each sampled line was a cache miss.
+            // gradient) has brought the block into L1: read before it, each sampled line would be a cache miss.
             bool scaled = _gradientScale != 1;
             if (scaled)
             {

@@ -1,8 +1,7 @@
-using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Numerics.Tensors;
 using MlNetMiniBatch.Network;
 using MlNetMiniBatch.Optimizers;
 
