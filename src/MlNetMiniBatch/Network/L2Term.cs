@@ -4,8 +4,8 @@ namespace MlNetMiniBatch.Network;
 
 /// <summary>
 /// The L2 penalty's gradient, l2 · W, added to the weights' gradient (not the biases'). Element-wise and unfused, so a
-/// range added in any pieces, on any thread, gives the same bits: the backward pass adds a layer at a time, the ranks'
-/// reduction the whole vector, and the optimizer's step a block at a time just before updating it.
+/// range added in any pieces, on any thread, gives the same bits: the ranks' reduction adds the whole vector, the
+/// clipping norm's pass and the optimizer's step a block at a time, each on whichever thread handles the block.
 /// </summary>
 internal static class L2Term
 {

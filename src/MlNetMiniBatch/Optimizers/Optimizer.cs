@@ -16,8 +16,8 @@ internal abstract class Optimizer
     // Below this many parameters a step runs on the caller: waking a worker would cost more.
     internal const int ParallelThreshold = 32 * 1024;
 
-    // A folded L2 term or gradient scale is applied to the gradient this many floats at a time, each block just before
-    // its update, so that the update reads the block from L1 (three 8 KiB arrays for SGD with momentum).
+    // A folded L2 term, gradient scale or observer handles the gradient this many floats at a time, next to the block's
+    // update, so that the update and they read the block from L1 (three 8 KiB arrays for SGD with momentum).
     private const int FoldedBlock = 2048;
 
     private float[] _parameters = [];
